@@ -1,0 +1,54 @@
+//! `gavel`: score rollouts with sandboxed reward plugins.
+
+mod demo;
+mod plugins;
+mod score;
+
+use clap::{Parser, Subcommand};
+
+/// Verifiable rewards for LLM reinforcement learning, computed by WebAssembly-sandboxed plugins.
+#[derive(Parser)]
+#[command(name = "gavel", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Score JSON-lines samples with a plugin, one result line per input line.
+    Score(score::Args),
+    /// List the bundled plugins.
+    Plugins,
+    /// Print what a plugin says about itself and what it imports.
+    Inspect {
+        /// A bundled plugin's name or a `.wasm` component file.
+        plugin: String,
+    },
+    /// Score the bundled example of GRPO rollouts and print a table.
+    Demo,
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GAVEL_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Score(args) => score::run(args),
+        Command::Plugins => plugins::list(),
+        Command::Inspect { plugin } => plugins::inspect(&plugin),
+        Command::Demo => demo::run(),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! The host: one engine, one linker, the precompiled cache, and the scheduling of calls.
+//!
+//! Calls run the synchronous wasmtime API on tokio's blocking threads (a guest→host call is
+//! about half the cost of the async one, and reward plugins do no I/O), at most `workers` at a
+//! time. Admission is bounded: when `max_pending` calls are already in flight or waiting, a new
+//! one is refused at once with [`HostError::Overloaded`] rather than queued without bound.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use gavel_core::{ErrorKind, Outcome, Sample};
+use gavel_sandbox::WasmLimits;
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+use wasmtime::Engine;
+use wasmtime::component::{Component, Linker};
+
+use crate::cache::{self, ComponentCache};
+use crate::call::{call_batch, new_store};
+use crate::plugin::{Plugin, PluginSource};
+use crate::state::HostState;
+use crate::versions::{PluginPre, SUPPORTED};
+use crate::{HostError, LoadError, engine, linker};
+
+/// How a host is set up.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    /// Plugin calls running at once. Default: the number of cores.
+    pub workers: usize,
+    /// Calls admitted at once (running or waiting for a worker); more are refused. Default 1024.
+    pub max_pending: usize,
+    /// Where precompiled components are cached; `None` disables the cache. Default:
+    /// `$GAVEL_CACHE_DIR`, else `$XDG_CACHE_HOME/gavel/components`, else `~/.cache/gavel/components`.
+    pub cache_dir: Option<PathBuf>,
+    /// Plugin instances alive at once (pool slots), across async and blocking callers.
+    /// Default 256.
+    pub max_instances: u32,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        Self {
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            max_pending: 1024,
+            cache_dir: cache::default_dir(),
+            max_instances: 256,
+        }
+    }
+}
+
+/// The plugin host. Cheap to clone; clones share the engine, cache and worker budget.
+#[derive(Clone)]
+pub struct Host {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    linker: Linker<HostState>,
+    cache: Option<ComponentCache>,
+    workers: Arc<Semaphore>,
+    pending: AtomicUsize,
+    max_pending: usize,
+}
+
+/// Holds one admission slot; releases it when dropped.
+struct Admission<'a>(&'a AtomicUsize);
+
+impl Drop for Admission<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Host {
+    /// Creates a host: the engine, its epoch ticker, the linker and the cache directory.
+    pub fn new(config: HostConfig) -> Result<Self, HostError> {
+        let engine = engine::new_engine(config.max_instances.max(1))?;
+        engine::start_ticker(&engine);
+        let linker =
+            linker::new_linker(&engine).map_err(|e| HostError::Engine(format!("{e:#}")))?;
+        let cache = match config.cache_dir {
+            Some(dir) => Some(
+                ComponentCache::new(&engine, dir.clone())
+                    .map_err(|source| HostError::Cache { path: dir, source })?,
+            ),
+            None => None,
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                engine,
+                linker,
+                cache,
+                workers: Arc::new(Semaphore::new(config.workers.max(1))),
+                pending: AtomicUsize::new(0),
+                max_pending: config.max_pending.max(1),
+            }),
+        })
+    }
+
+    /// Loads a plugin: compiles it (or takes it from the cache), refuses imports outside the
+    /// sandbox, links it against the contract version it exports and asks it to describe
+    /// itself.
+    pub fn load(&self, source: PluginSource, limits: WasmLimits) -> Result<Arc<Plugin>, LoadError> {
+        let label = source.label();
+        limits.validate().map_err(|source| LoadError::Limits { plugin: label.clone(), source })?;
+        let wasm = match source {
+            PluginSource::Bytes { wasm, .. } => wasm,
+            PluginSource::File(path) => {
+                std::fs::read(&path).map_err(|source| LoadError::Read { path, source })?.into()
+            }
+        };
+        check_component_header(&label, &wasm)?;
+        let component = self.compile(&label, &wasm)?;
+        let engine = &self.inner.engine;
+
+        let imports = linker::imports(engine, &component);
+        linker::check_imports(&label, &imports)?;
+        let exports: Vec<String> =
+            component.component_type().exports(engine).map(|(n, _)| n.to_owned()).collect();
+        let pre = match PluginPre::new(&self.inner.linker, &component, &exports) {
+            Some(Ok(pre)) => pre,
+            Some(Err(e)) => {
+                return Err(LoadError::Link { plugin: label, message: format!("{e:#}") });
+            }
+            None => {
+                return Err(LoadError::UnsupportedVersion {
+                    plugin: label,
+                    supported: SUPPORTED.join(", "),
+                    found: if exports.is_empty() { "nothing".into() } else { exports.join(", ") },
+                });
+            }
+        };
+        let mut plugin = Plugin {
+            info: crate::PluginInfo {
+                name: label.clone(),
+                version: String::new(),
+                description: String::new(),
+                config_schema: String::new(),
+                reference_schema: String::new(),
+                api_version: pre.api_version().to_owned(),
+            },
+            pre,
+            limits,
+            imports,
+            digest: cache::hex(&Sha256::digest(&wasm)),
+        };
+        let mut store = new_store(engine, &plugin, 1);
+        plugin.info = plugin
+            .pre
+            .describe(&mut store)
+            .map_err(|e| LoadError::Describe { plugin: label, message: format!("{e:#}") })?;
+        Ok(Arc::new(plugin))
+    }
+
+    fn compile(&self, label: &str, wasm: &[u8]) -> Result<Component, LoadError> {
+        let engine = &self.inner.engine;
+        if let Some(component) = self.inner.cache.as_ref().and_then(|c| c.get(engine, wasm)) {
+            return Ok(component);
+        }
+        let component = Component::new(engine, wasm).map_err(|e| LoadError::Compile {
+            plugin: label.to_owned(),
+            message: format!("{e:#}"),
+        })?;
+        if let Some(cache) = &self.inner.cache {
+            cache.put(wasm, &component);
+        }
+        Ok(component)
+    }
+
+    fn admit(&self) -> Result<Admission<'_>, HostError> {
+        let pending = self.inner.pending.fetch_add(1, Ordering::AcqRel);
+        let admission = Admission(&self.inner.pending);
+        if pending >= self.inner.max_pending {
+            return Err(HostError::Overloaded { pending, limit: self.inner.max_pending });
+        }
+        Ok(admission)
+    }
+
+    /// Checks a config against the plugin without scoring anything: the plugin parses it
+    /// on an empty batch. Use it to fail fast before a long run.
+    pub fn check_config(
+        &self,
+        plugin: &Plugin,
+        config: &serde_json::Value,
+    ) -> Result<(), HostError> {
+        let text = config_text(config)?;
+        let mut store = new_store(&self.inner.engine, plugin, 1);
+        match plugin.pre.score(&mut store, &text, Vec::new()) {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(message)) => {
+                Err(HostError::Config { plugin: plugin.info.name.clone(), message })
+            }
+            Err(e) => Err(HostError::Config {
+                plugin: plugin.info.name.clone(),
+                message: format!("the plugin failed while reading it: {e:#}"),
+            }),
+        }
+    }
+
+    /// Scores samples on the worker threads, in batches of the plugin's `batch_size`, at most
+    /// `workers` batches at a time. One outcome per sample, in order.
+    ///
+    /// Refused with [`HostError::Overloaded`] when `max_pending` calls are already admitted.
+    pub async fn score(
+        &self,
+        plugin: &Arc<Plugin>,
+        samples: Vec<Sample>,
+        config: &serde_json::Value,
+    ) -> Result<Vec<Outcome>, HostError> {
+        let _admission = self.admit()?;
+        let config: Arc<str> = config_text(config)?.into();
+        let samples = Arc::new(samples);
+        let batch = plugin.limits.batch_size as usize;
+        let mut handles = Vec::new();
+        for start in (0..samples.len()).step_by(batch) {
+            let end = (start + batch).min(samples.len());
+            let (host, plugin, config, samples) =
+                (self.inner.clone(), plugin.clone(), config.clone(), samples.clone());
+            handles.push(tokio::spawn(async move {
+                let Ok(_permit) = host.workers.clone().acquire_owned().await else {
+                    unreachable!("the worker semaphore is never closed")
+                };
+                tokio::task::spawn_blocking(move || {
+                    call_batch(&host.engine, &plugin, &config, &samples[start..end])
+                })
+                .await
+            }));
+        }
+        let mut outcomes = Vec::with_capacity(samples.len());
+        for (i, handle) in handles.into_iter().enumerate() {
+            let size = (samples.len() - i * batch).min(batch);
+            match handle.await {
+                Ok(Ok(batch_outcomes)) => outcomes.extend(batch_outcomes),
+                Ok(Err(e)) | Err(e) => outcomes.extend(std::iter::repeat_n(
+                    Outcome::error(ErrorKind::Host, format!("scoring task failed: {e}")),
+                    size,
+                )),
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// Scores samples on the calling thread, batch after batch. For scripts and tools; rollout
+    /// code should prefer [`Host::score`].
+    pub fn score_blocking(
+        &self,
+        plugin: &Plugin,
+        samples: &[Sample],
+        config: &serde_json::Value,
+    ) -> Result<Vec<Outcome>, HostError> {
+        let _admission = self.admit()?;
+        let config = config_text(config)?;
+        Ok(samples
+            .chunks(plugin.limits.batch_size as usize)
+            .flat_map(|batch| call_batch(&self.inner.engine, plugin, &config, batch))
+            .collect())
+    }
+
+    /// The wasmtime engine (for tools that inspect components).
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+}
+
+/// The config as the JSON text a plugin receives: an object, `null` meaning `{}`.
+fn config_text(config: &serde_json::Value) -> Result<String, HostError> {
+    match config {
+        serde_json::Value::Null => Ok("{}".to_owned()),
+        serde_json::Value::Object(_) => Ok(config.to_string()),
+        other => Err(HostError::ConfigShape(other.to_string())),
+    }
+}
+
+/// Refuses core modules and non-wasm bytes with a message saying what they are.
+fn check_component_header(label: &str, wasm: &[u8]) -> Result<(), LoadError> {
+    let not = |reason: &str| {
+        Err(LoadError::NotAComponent { plugin: label.to_owned(), reason: reason.to_owned() })
+    };
+    match wasm.get(..8) {
+        Some([0, b'a', b's', b'm', _, _, 1, 0]) => Ok(()),
+        Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => not(
+            "it is a core wasm module; build the plugin for the wasm32-wasip2 target to get a component",
+        ),
+        _ if wasm.starts_with(b"\0asm") => not("unknown wasm version or layer"),
+        _ => not("the bytes do not start with the wasm magic number"),
+    }
+}

@@ -1,0 +1,77 @@
+//! One module per released version of the `gavel:reward` contract (the Zed pattern).
+//!
+//! Each `since_vX_Y_Z` module holds the bindings generated from `wit/since_vX_Y_Z` and converts
+//! them to and from gavel's version-neutral types. [`PluginPre`] has one variant per version
+//! and one method per export, so the rest of the host never sees a versioned type. A new
+//! contract version adds a module and a variant; old plugins keep linking.
+
+use wasmtime::Store;
+use wasmtime::component::{Component, Linker};
+
+use crate::plugin::PluginInfo;
+use crate::state::HostState;
+
+mod since_v0_1_0;
+
+/// The contract versions this host runs, as `gavel:reward/plugin@<version>` export names.
+pub(crate) const SUPPORTED: &[&str] = &[since_v0_1_0::EXPORT];
+
+/// A sample as the host hands it to any contract version.
+pub(crate) struct WireSample<'a> {
+    pub(crate) prompt: &'a str,
+    pub(crate) completion: &'a str,
+    pub(crate) reference: String,
+    pub(crate) task: Option<&'a str>,
+    pub(crate) group: Option<&'a str>,
+}
+
+/// A plugin linked and type-checked once, ready to instantiate per call.
+pub(crate) enum PluginPre {
+    V0_1_0(since_v0_1_0::RewardPluginPre<HostState>),
+}
+
+impl PluginPre {
+    /// Links the component against the version it exports; `None` when it exports none that
+    /// this host supports.
+    pub(crate) fn new(
+        linker: &Linker<HostState>,
+        component: &Component,
+        exports: &[String],
+    ) -> Option<wasmtime::Result<Self>> {
+        if exports.iter().any(|e| e == since_v0_1_0::EXPORT) {
+            let pre = linker
+                .instantiate_pre(component)
+                .and_then(since_v0_1_0::RewardPluginPre::new)
+                .map(Self::V0_1_0);
+            return Some(pre);
+        }
+        None
+    }
+
+    /// The contract version, e.g. `0.1.0`.
+    pub(crate) fn api_version(&self) -> &'static str {
+        match self {
+            Self::V0_1_0(_) => since_v0_1_0::VERSION,
+        }
+    }
+
+    /// Instantiates and calls `describe`.
+    pub(crate) fn describe(&self, store: &mut Store<HostState>) -> wasmtime::Result<PluginInfo> {
+        match self {
+            Self::V0_1_0(pre) => since_v0_1_0::describe(pre, store),
+        }
+    }
+
+    /// Instantiates and calls `score`. The outer error is a trap or host failure; the inner
+    /// one is the plugin rejecting its config.
+    pub(crate) fn score(
+        &self,
+        store: &mut Store<HostState>,
+        config: &str,
+        samples: Vec<WireSample<'_>>,
+    ) -> wasmtime::Result<Result<Vec<gavel_core::Outcome>, String>> {
+        match self {
+            Self::V0_1_0(pre) => since_v0_1_0::score(pre, store, config, samples),
+        }
+    }
+}
