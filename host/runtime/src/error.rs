@@ -32,14 +32,15 @@ pub enum LoadError {
     },
     /// The component imports something the sandbox does not grant.
     #[error(
-        "plugin {plugin} imports `{import}`, which the sandbox does not grant \
-         (plugins may import only the WASI interfaces Rust's std needs: wasi:io and wasi:cli)"
+        "plugin {plugin} imports {}, which the sandbox does not grant \
+         (plugins may import only the WASI interfaces Rust's std needs: wasi:io and wasi:cli)",
+        quoted(.imports)
     )]
     ForbiddenImport {
         /// The plugin's name.
         plugin: String,
-        /// The import, such as `wasi:filesystem/types@0.2.6`.
-        import: String,
+        /// Every import outside the grant, such as `wasi:filesystem/types@0.2.6`.
+        imports: Vec<String>,
     },
     /// The component does not export any supported version of `gavel:reward/plugin`.
     #[error(
@@ -116,4 +117,8 @@ pub enum HostError {
     /// The config is not a JSON object or null.
     #[error("plugin config must be a JSON object, got {0}")]
     ConfigShape(String),
+}
+
+fn quoted(names: &[String]) -> String {
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }

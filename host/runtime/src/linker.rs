@@ -78,13 +78,13 @@ pub(crate) fn imports(engine: &Engine, component: &Component) -> Vec<String> {
 /// Refuses any import outside the sandbox's grant. `gavel:reward/*` imports carry only the
 /// contract's types and are always allowed.
 pub(crate) fn check_imports(plugin: &str, imports: &[String]) -> Result<(), LoadError> {
-    match imports
+    let forbidden: Vec<String> = imports
         .iter()
-        .find(|name| !name.starts_with("gavel:reward/") && !gavel_sandbox::is_std_import(name))
-    {
-        Some(import) => {
-            Err(LoadError::ForbiddenImport { plugin: plugin.to_owned(), import: import.clone() })
-        }
-        None => Ok(()),
+        .filter(|name| !name.starts_with("gavel:reward/") && !gavel_sandbox::is_std_import(name))
+        .cloned()
+        .collect();
+    if forbidden.is_empty() {
+        return Ok(());
     }
+    Err(LoadError::ForbiddenImport { plugin: plugin.to_owned(), imports: forbidden })
 }

@@ -164,6 +164,12 @@ macro_rules! export {
             // and runs its unit tests.
             #[cfg(target_arch = "wasm32")]
             $crate::bindings::__export_reward_plugin!(GavelPlugin with_types_in $crate::bindings);
+            // Natively, keep the export reachable so the plugin function is not dead code.
+            #[cfg(not(target_arch = "wasm32"))]
+            #[allow(dead_code)]
+            fn keep_export() {
+                let _ = <GavelPlugin as $crate::bindings::exports::gavel::reward::plugin::Guest>::score;
+            }
         };
     };
 }

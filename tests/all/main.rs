@@ -1,0 +1,8 @@
+//! gavel's integration tests: one binary, one module per capability.
+
+mod adversarial;
+mod bundled;
+mod cache;
+mod contract;
+mod imports;
+mod scheduling;

@@ -1,0 +1,21 @@
+//! Compiles every guest under `guests/` to a component (see `gavel-guest-build`) and records
+//! their paths for the tests.
+
+use std::fmt::Write;
+use std::path::Path;
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("guests");
+    let dirs = gavel_guest_build::guest_dirs_in(&root);
+    let guests = gavel_guest_build::build(&dirs);
+    let mut code = String::from(
+        "/// Every test guest: (short name, component path).\npub const GUESTS: &[(&str, &str)] = &[\n",
+    );
+    for (dir, guest) in dirs.iter().zip(&guests) {
+        let name = dir.file_name().unwrap().to_str().unwrap();
+        writeln!(code, "    ({name:?}, {:?}),", guest.wasm.display()).unwrap();
+    }
+    code.push_str("];\n");
+    let out = Path::new(&std::env::var_os("OUT_DIR").unwrap()).join("guests.rs");
+    std::fs::write(out, code).unwrap();
+}

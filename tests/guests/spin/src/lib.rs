@@ -1,0 +1,15 @@
+//! Spins forever when the completion is `spin`; rewards 1 otherwise.
+
+use gavel_plugin::{NoConfig, Outcome, Sample};
+
+fn reward(sample: &Sample, _: &NoConfig) -> Outcome {
+    if sample.completion == "spin" {
+        let mut n = 0u64;
+        loop {
+            n = std::hint::black_box(n.wrapping_add(1));
+        }
+    }
+    1.0.into()
+}
+
+gavel_plugin::export!(reward, name = "spin");
