@@ -1,6 +1,6 @@
 //! Write a gavel reward plugin as one plain Rust function and one macro line.
 //!
-//! ```ignore
+//! ```
 //! use gavel_plugin::{Outcome, Sample, Score};
 //!
 //! /// Rewards completions that mention the reference answer.
@@ -124,8 +124,18 @@ fn parse_config<C: serde::de::DeserializeOwned>(config: &str) -> Result<C, Strin
 /// `description` (default: the crate's `description`), `config_schema` and
 /// `reference_schema` (JSON Schema text; default `{}`, anything).
 ///
-/// ```ignore
-/// gavel_plugin::export!(reward, name = "format", config_schema = r#"{"type":"object"}"#);
+/// ```
+/// #[derive(serde::Deserialize, Default)]
+/// #[serde(deny_unknown_fields, default)]
+/// struct Config {
+///     bonus: f64,
+/// }
+///
+/// fn reward(sample: &gavel_plugin::Sample, config: &Config) -> f64 {
+///     sample.completion.len().min(1) as f64 + config.bonus
+/// }
+///
+/// gavel_plugin::export!(reward, name = "nonempty", config_schema = r#"{"type":"object"}"#);
 /// ```
 #[macro_export]
 macro_rules! export {

@@ -1,0 +1,123 @@
+//! The `gavel` command line, run as a user runs it.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+fn gavel(args: &[&str], stdin: &str) -> Output {
+    let cache = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gavel"))
+        .args(args)
+        .env("GAVEL_CACHE_DIR", cache.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn lines(output: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&output.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn score_exact_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("f.jsonl");
+    std::fs::write(&input, r#"{"id":"a","completion":"<answer>42</answer>","reference":{"answer":"42"}}"#).unwrap();
+    let out = gavel(&["score", "--plugin", "exact", "--input", input.to_str().unwrap()], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let results = lines(&out);
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["id"], "a");
+    assert_eq!(results[0]["status"], "ok");
+    assert_eq!(results[0]["reward"], 1.0);
+    assert_eq!(results[0]["components"], json!({"match": 1.0}));
+    assert_eq!(results[0]["error"], Value::Null);
+}
+
+#[test]
+fn malformed_lines_are_invalid_and_the_rest_is_scored_in_order() {
+    let input = [
+        r#"{"id":"a","completion":"<think>x</think><answer>1</answer>"}"#,
+        "{not json",
+        r#"{"id":"b"}"#,
+        "",
+        r#"{"id":"c","completion":"no tags"}"#,
+    ]
+    .join("\n");
+    let out = gavel(&["score", "--plugin", "format", "--input", "-"], &input);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let results = lines(&out);
+    let ids: Vec<&str> = results.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["a", "line 2", "b", "c"]);
+    assert_eq!(results[0]["reward"], 1.0);
+    assert_eq!(results[1]["status"], "invalid");
+    assert!(results[1]["error"].as_str().unwrap().starts_with("line 2:"));
+    assert_eq!(results[2]["status"], "invalid");
+    assert!(results[2]["error"].as_str().unwrap().contains("completion"));
+    assert_eq!(results[2]["reward"], Value::Null);
+    assert_eq!(results[3]["reward"], 0.0);
+    assert!(stderr(&out).contains("scored 4 samples"));
+}
+
+#[test]
+fn output_goes_to_a_file_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("out.jsonl");
+    let out = gavel(
+        &["score", "--plugin", "exact", "--input", "-", "--output", output.to_str().unwrap()],
+        r#"{"id":1,"completion":"7","reference":7}"#,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    let written: Value = serde_json::from_str(std::fs::read_to_string(&output).unwrap().trim()).unwrap();
+    assert_eq!(written["id"], "1");
+    assert_eq!(written["reward"], 1.0);
+}
+
+#[test]
+fn commands_that_cannot_run_fail_with_a_reason() {
+    let out = gavel(&["score", "--plugin", "nope", "--input", "-"], "");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no bundled plugin named \"nope\""), "{}", stderr(&out));
+
+    let out = gavel(&["score", "--plugin", "format", "--config", r#"{"strict": true}"#, "--input", "-"], "");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("unknown field `strict`"), "{}", stderr(&out));
+
+    let out = gavel(&["score", "--plugin", "format", "--input", "/nonexistent.jsonl"], "");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("cannot open input /nonexistent.jsonl"), "{}", stderr(&out));
+
+    let out = gavel(&["score", "--plugin", "format", "--limits", r#"{"deadline_ms": 0}"#, "--input", "-"], "");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("deadline_ms"), "{}", stderr(&out));
+}
+
+#[test]
+fn plugins_inspect_and_demo() {
+    let out = gavel(&["plugins"], "");
+    assert!(out.status.success());
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(listing.contains("format") && listing.contains("exact"), "{listing}");
+
+    let out = gavel(&["inspect", "exact"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["name"], "exact");
+    assert_eq!(report["api_version"], "0.1.0");
+    assert!(report["imports"].as_array().unwrap().iter().any(|i| i.as_str().unwrap().starts_with("wasi:cli/")));
+
+    let out = gavel(&["demo"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("gsm-17/0") && table.contains("not_applicable"), "{table}");
+}
