@@ -20,7 +20,10 @@ fn gavel(args: &[&str], stdin: &str) -> Output {
 }
 
 fn lines(output: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&output.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 fn stderr(output: &Output) -> String {
@@ -31,7 +34,11 @@ fn stderr(output: &Output) -> String {
 fn score_exact_from_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("f.jsonl");
-    std::fs::write(&input, r#"{"id":"a","completion":"<answer>42</answer>","reference":{"answer":"42"}}"#).unwrap();
+    std::fs::write(
+        &input,
+        r#"{"id":"a","completion":"<answer>42</answer>","reference":{"answer":"42"}}"#,
+    )
+    .unwrap();
     let out = gavel(&["score", "--plugin", "exact", "--input", input.to_str().unwrap()], "");
     assert!(out.status.success(), "{}", stderr(&out));
     let results = lines(&out);
@@ -78,7 +85,8 @@ fn output_goes_to_a_file_when_asked() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(out.stdout.is_empty());
-    let written: Value = serde_json::from_str(std::fs::read_to_string(&output).unwrap().trim()).unwrap();
+    let written: Value =
+        serde_json::from_str(std::fs::read_to_string(&output).unwrap().trim()).unwrap();
     assert_eq!(written["id"], "1");
     assert_eq!(written["reward"], 1.0);
 }
@@ -89,7 +97,10 @@ fn commands_that_cannot_run_fail_with_a_reason() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("no bundled plugin named \"nope\""), "{}", stderr(&out));
 
-    let out = gavel(&["score", "--plugin", "format", "--config", r#"{"strict": true}"#, "--input", "-"], "");
+    let out = gavel(
+        &["score", "--plugin", "format", "--config", r#"{"strict": true}"#, "--input", "-"],
+        "",
+    );
     assert!(!out.status.success());
     assert!(stderr(&out).contains("unknown field `strict`"), "{}", stderr(&out));
 
@@ -97,7 +108,10 @@ fn commands_that_cannot_run_fail_with_a_reason() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("cannot open input /nonexistent.jsonl"), "{}", stderr(&out));
 
-    let out = gavel(&["score", "--plugin", "format", "--limits", r#"{"deadline_ms": 0}"#, "--input", "-"], "");
+    let out = gavel(
+        &["score", "--plugin", "format", "--limits", r#"{"deadline_ms": 0}"#, "--input", "-"],
+        "",
+    );
     assert!(!out.status.success());
     assert!(stderr(&out).contains("deadline_ms"), "{}", stderr(&out));
 }
@@ -114,7 +128,13 @@ fn plugins_inspect_and_demo() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["name"], "exact");
     assert_eq!(report["api_version"], "0.1.0");
-    assert!(report["imports"].as_array().unwrap().iter().any(|i| i.as_str().unwrap().starts_with("wasi:cli/")));
+    assert!(
+        report["imports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i.as_str().unwrap().starts_with("wasi:cli/"))
+    );
 
     let out = gavel(&["demo"], "");
     assert!(out.status.success(), "{}", stderr(&out));

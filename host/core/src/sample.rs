@@ -29,7 +29,7 @@ pub struct Sample {
     #[serde(default)]
     pub group: Option<String>,
     /// Free-form data carried along and ignored.
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     pub meta: serde_json::Value,
 }
 

@@ -257,11 +257,6 @@ impl Host {
             .flat_map(|batch| call_batch(&self.inner.engine, plugin, &config, batch))
             .collect())
     }
-
-    /// The wasmtime engine (for tools that inspect components).
-    pub fn engine(&self) -> &Engine {
-        &self.inner.engine
-    }
 }
 
 /// The config as the JSON text a plugin receives: an object, `null` meaning `{}`.

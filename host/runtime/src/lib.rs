@@ -34,7 +34,7 @@ mod versions;
 
 pub use error::{HostError, LoadError};
 pub use host::{Host, HostConfig};
-pub use plugin::{ImportInfo, Plugin, PluginInfo, PluginSource};
+pub use plugin::{Plugin, PluginInfo, PluginSource};
 
 /// The wasmtime version this host embeds (part of every precompiled-cache key).
 pub const WASMTIME_VERSION: &str = "48.0.8";

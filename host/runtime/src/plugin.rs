@@ -60,16 +60,13 @@ pub struct PluginInfo {
     pub api_version: String,
 }
 
-/// The imports of a plugin component, as listed by `gavel inspect`.
-pub type ImportInfo = Vec<String>;
-
 /// A loaded plugin. Cheap to share (`Arc<Plugin>`); every call instantiates it afresh, so no
 /// state passes from one call to the next.
 pub struct Plugin {
     pub(crate) info: PluginInfo,
     pub(crate) pre: PluginPre,
     pub(crate) limits: WasmLimits,
-    pub(crate) imports: ImportInfo,
+    pub(crate) imports: Vec<String>,
     pub(crate) digest: String,
 }
 
