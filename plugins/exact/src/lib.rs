@@ -104,11 +104,18 @@ fn canonical_number(s: &str) -> Option<String> {
 
 /// Normalises an answer for comparison.
 pub fn normalise(answer: &str, case_sensitive: bool) -> String {
+    // Peel `$…$` and a trailing period in any order (`$x$.`, `$x.$`) until nothing changes.
     let mut s = answer.trim();
-    while let Some(inner) = s.strip_prefix('$').and_then(|r| r.strip_suffix('$')) {
-        s = inner.trim();
+    loop {
+        let peeled = s
+            .strip_suffix('.')
+            .or_else(|| s.strip_prefix('$').and_then(|r| r.strip_suffix('$')))
+            .map(str::trim);
+        match peeled {
+            Some(inner) => s = inner,
+            None => break,
+        }
     }
-    let s = s.strip_suffix('.').unwrap_or(s).trim();
     let collapsed = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if let Some(number) = canonical_number(&collapsed) {
         return number;

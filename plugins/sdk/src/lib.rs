@@ -6,7 +6,7 @@
 //! /// Rewards completions that mention the reference answer.
 //! fn reward(sample: &Sample, _config: &gavel_plugin::NoConfig) -> Outcome {
 //!     match sample.reference_str("answer") {
-//!         Some(answer) => Score::new(f64::from(u8::from(sample.completion.contains(answer)))).into(),
+//!         Some(answer) => Score::new(f64::from(u8::from(sample.completion.contains(&answer)))).into(),
 //!         None => Outcome::not_applicable("no reference.answer"),
 //!     }
 //! }
