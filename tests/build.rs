@@ -5,8 +5,10 @@ use std::fmt::Write;
 use std::path::Path;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("guests");
-    let dirs = gavel_guest_build::guest_dirs_in(&root);
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut dirs = gavel_guest_build::guest_dirs_in(&here.join("guests"));
+    // The plugin template is built and tested like a third party's plugin.
+    dirs.push(here.join("../plugins/template"));
     let guests = gavel_guest_build::build(&dirs);
     let mut code = String::from(
         "/// Every test guest: (short name, component path).\npub const GUESTS: &[(&str, &str)] = &[\n",

@@ -113,3 +113,26 @@ fn samples_carry_prompt_reference_task_and_group() {
     let outcomes = host.score_blocking(&plugin, &[sample], &serde_json::Value::Null).unwrap();
     assert_eq!(outcomes[0].reward(), Some(1.0));
 }
+
+#[test]
+fn the_plugin_template_builds_loads_and_scores() {
+    let (host, _cache) = host();
+    let plugin = load(&host, "template", WasmLimits::default());
+    assert_eq!(plugin.info().name, "template");
+    let samples = vec![
+        Sample::new("hit", "it is Paris").with_reference(serde_json::json!({"answer": "paris"})),
+        Sample::new("miss", "it is Rome").with_reference(serde_json::json!({"answer": "paris"})),
+        Sample::new("na", "it is Rome"),
+    ];
+    let outcomes = host.score_blocking(&plugin, &samples, &serde_json::json!({})).unwrap();
+    let statuses: Vec<_> = outcomes.iter().map(|o| (o.status(), o.reward())).collect();
+    assert_eq!(
+        statuses,
+        [(Status::Ok, Some(1.0)), (Status::Ok, Some(0.0)), (Status::NotApplicable, None)]
+    );
+    let strict = serde_json::json!({"case_sensitive": true});
+    assert_eq!(
+        host.score_blocking(&plugin, &samples[..1], &strict).unwrap()[0].reward(),
+        Some(0.0)
+    );
+}

@@ -6,19 +6,18 @@ use gavel_host::{LoadError, PluginSource};
 use gavel_sandbox::WasmLimits;
 use gavel_tests::{guest, host, load, score};
 
-/// Loads a guest that must be refused; returns the refused imports.
-fn refused_imports(name: &str) -> Vec<String> {
+/// Loads a guest that must be refused, checks that a refused interface starts with
+/// `interface` and that the same host still loads and scores a normal plugin.
+fn assert_refuses(name: &str, interface: &str) {
     let (host, _cache) = host();
-    match host.load(PluginSource::file(guest(name)), WasmLimits::default()) {
+    let imports = match host.load(PluginSource::file(guest(name)), WasmLimits::default()) {
         Err(LoadError::ForbiddenImport { imports, .. }) => imports,
         other => panic!("{name}: expected a forbidden import, got {other:?}"),
-    }
-}
-
-fn assert_refuses(name: &str, interface: &str) {
-    let imports = refused_imports(name);
+    };
     assert!(imports.iter().any(|i| i.starts_with(interface)), "{name}: {imports:?}");
     assert!(imports.iter().all(|i| !gavel_sandbox::is_std_import(i)), "{imports:?}");
+    let trivial = load(&host, "trivial", WasmLimits::default());
+    assert_eq!(score(&host, &trivial, &["ab"])[0].reward(), Some(2.0));
 }
 
 #[test]
