@@ -27,6 +27,7 @@ mod call;
 mod engine;
 mod error;
 mod host;
+mod info;
 mod linker;
 mod plugin;
 mod state;
@@ -34,7 +35,8 @@ mod versions;
 
 pub use error::{HostError, LoadError};
 pub use host::{Host, HostConfig};
-pub use plugin::{Plugin, PluginInfo, PluginSource};
+pub use info::PluginInfo;
+pub use plugin::{Plugin, PluginSource};
 
 /// The wasmtime version this host embeds (part of every precompiled-cache key).
 pub const WASMTIME_VERSION: &str = "48.0.8";

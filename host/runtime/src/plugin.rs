@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use gavel_sandbox::WasmLimits;
 
+use crate::info::PluginInfo;
 use crate::versions::PluginPre;
 
 /// Where a plugin's component comes from.
@@ -40,24 +41,6 @@ impl PluginSource {
             Self::File(path) => path.display().to_string(),
         }
     }
-}
-
-/// What a plugin says about itself (its `describe` export), plus the contract version it was
-/// built against.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct PluginInfo {
-    /// Short name.
-    pub name: String,
-    /// The plugin's own version.
-    pub version: String,
-    /// What it scores and how.
-    pub description: String,
-    /// JSON Schema of its config, as JSON text.
-    pub config_schema: String,
-    /// JSON Schema of the reference it expects, as JSON text.
-    pub reference_schema: String,
-    /// The `gavel:reward` contract version it exports.
-    pub api_version: String,
 }
 
 /// A loaded plugin. Cheap to share (`Arc<Plugin>`); every call instantiates it afresh, so no

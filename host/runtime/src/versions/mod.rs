@@ -8,7 +8,7 @@
 use wasmtime::Store;
 use wasmtime::component::{Component, Linker};
 
-use crate::plugin::PluginInfo;
+use crate::info::PluginInfo;
 use crate::state::HostState;
 
 mod since_v0_1_0;

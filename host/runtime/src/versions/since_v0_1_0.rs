@@ -3,7 +3,7 @@
 use wasmtime::Store;
 
 use super::WireSample;
-use crate::plugin::PluginInfo;
+use crate::info::PluginInfo;
 use crate::state::HostState;
 
 wasmtime::component::bindgen!({
