@@ -9,6 +9,7 @@
 use std::time::Instant;
 
 use gavel_core::{ErrorKind, Outcome, Sample, TimeoutKind};
+use gavel_sandbox::WasmLimits;
 use wasmtime::{Engine, Store, Trap};
 
 use crate::Plugin;
@@ -47,10 +48,9 @@ pub(crate) fn call_batch(
             tracing::debug!(plugin = %plugin.info.name, ?failure, "batch failed; isolating samples");
             for i in indices {
                 let alone = wire(&samples[i], plugin.limits.max_input_bytes)
-                    .map(|w| run(engine, plugin, config, vec![w]))
-                    .unwrap_or_else(Err);
-                outcomes[i] = Some(match alone {
-                    Ok(mut one) => one.pop().unwrap_or(failure.clone()),
+                    .expect("the sample passed the input cap above");
+                outcomes[i] = Some(match run(engine, plugin, config, vec![alone]) {
+                    Ok(mut one) => one.pop().expect("`run` returns one outcome per sample"),
                     Err(outcome) => outcome,
                 });
             }
@@ -82,8 +82,7 @@ fn wire(sample: &Sample, max_input_bytes: u64) -> Result<WireSample<'_>, Outcome
 }
 
 /// A fresh store for one call, with the memory limiter, fuel and deadline of `samples`.
-pub(crate) fn new_store(engine: &Engine, plugin: &Plugin, samples: usize) -> Store<HostState> {
-    let limits = &plugin.limits;
+pub(crate) fn new_store(engine: &Engine, limits: &WasmLimits, samples: usize) -> Store<HostState> {
     let state = HostState::new(limits.memory_bytes(), limits.stderr_bytes as usize);
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limiter);
@@ -111,7 +110,7 @@ fn run(
     );
     let _enter = span.enter();
     let started = Instant::now();
-    let mut store = new_store(engine, plugin, n);
+    let mut store = new_store(engine, &plugin.limits, n);
     let result = plugin.pre.score(&mut store, config, batch);
     let fuel_left = store.get_fuel().unwrap_or(0);
     span.record("fuel_used", plugin.limits.batch_fuel(n) - fuel_left);
@@ -130,7 +129,7 @@ fn run(
 }
 
 /// Checks a plugin's outcome against the contract and the output caps.
-pub(crate) fn validate(outcome: Outcome, limits: &gavel_sandbox::WasmLimits) -> Outcome {
+pub(crate) fn validate(outcome: Outcome, limits: &WasmLimits) -> Outcome {
     let text_bytes = |s: &Option<String>| s.as_ref().map_or(0, String::len);
     let size = match &outcome {
         Outcome::Scored(score) => {
@@ -246,7 +245,6 @@ fn panic_message(output: &str) -> String {
 mod tests {
     use super::*;
     use gavel_core::Score;
-    use gavel_sandbox::WasmLimits;
 
     fn scored(value: f64, components: &[(&str, f64)]) -> Outcome {
         Outcome::Scored(Score {

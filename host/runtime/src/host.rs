@@ -132,26 +132,11 @@ impl Host {
                 });
             }
         };
-        let mut plugin = Plugin {
-            info: crate::PluginInfo {
-                name: label.clone(),
-                version: String::new(),
-                description: String::new(),
-                config_schema: String::new(),
-                reference_schema: String::new(),
-                api_version: pre.api_version().to_owned(),
-            },
-            pre,
-            limits,
-            imports,
-            digest: cache::hex(&Sha256::digest(&wasm)),
-        };
-        let mut store = new_store(engine, &plugin, 1);
-        plugin.info = plugin
-            .pre
-            .describe(&mut store)
+        let info = pre
+            .describe(&mut new_store(engine, &limits, 1))
             .map_err(|e| LoadError::Describe { plugin: label, message: format!("{e:#}") })?;
-        Ok(Arc::new(plugin))
+        let digest = cache::hex(&Sha256::digest(&wasm));
+        Ok(Arc::new(Plugin { info, pre, limits, imports, digest }))
     }
 
     fn compile(&self, label: &str, wasm: &[u8]) -> Result<Component, LoadError> {
@@ -186,7 +171,7 @@ impl Host {
         config: &serde_json::Value,
     ) -> Result<(), HostError> {
         let text = config_text(config)?;
-        let mut store = new_store(&self.inner.engine, plugin, 1);
+        let mut store = new_store(&self.inner.engine, &plugin.limits, 1);
         match plugin.pre.score(&mut store, &text, Vec::new()) {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(message)) => {

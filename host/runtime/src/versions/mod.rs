@@ -48,13 +48,6 @@ impl PluginPre {
         None
     }
 
-    /// The contract version, e.g. `0.1.0`.
-    pub(crate) fn api_version(&self) -> &'static str {
-        match self {
-            Self::V0_1_0(_) => since_v0_1_0::VERSION,
-        }
-    }
-
     /// Instantiates and calls `describe`.
     pub(crate) fn describe(&self, store: &mut Store<HostState>) -> wasmtime::Result<PluginInfo> {
         match self {
