@@ -20,7 +20,7 @@ fn exact_scores_the_issue_example() {
         r#"{"id":"a","completion":"<answer>42</answer>","reference":{"answer":"42"}}"#,
     )
     .unwrap();
-    let outcome = host.score_blocking(&plugin, &[sample], &json!({})).unwrap().remove(0);
+    let outcome = host.score_batch_blocking(&plugin, &[sample], &json!({})).unwrap().remove(0);
     assert_eq!(outcome.status(), Status::Ok);
     assert_eq!(outcome.reward(), Some(1.0));
 }
@@ -33,7 +33,7 @@ fn format_scores_r1_shapes_with_components() {
         Sample::new("good", "<think>hm</think>\n<answer>42</answer>"),
         Sample::new("bare", "42"),
     ];
-    let outcomes = host.score_blocking(&plugin, &samples, &json!({"partial": true})).unwrap();
+    let outcomes = host.score_batch_blocking(&plugin, &samples, &json!({"partial": true})).unwrap();
     let Outcome::Scored(good) = &outcomes[0] else { panic!("{outcomes:?}") };
     assert_eq!(good.value, 1.0);
     assert_eq!(good.components.len(), 4);
@@ -57,11 +57,11 @@ proptest! {
             .collect();
         for name in ["format", "exact"] {
             let plugin = bundled(&host, name);
-            let together = host.score_blocking(&plugin, &samples, &json!({})).unwrap();
-            let again = host.score_blocking(&plugin, &samples, &json!({})).unwrap();
+            let together = host.score_batch_blocking(&plugin, &samples, &json!({})).unwrap();
+            let again = host.score_batch_blocking(&plugin, &samples, &json!({})).unwrap();
             prop_assert_eq!(&together, &again);
             for (sample, expected) in samples.iter().zip(&together) {
-                let alone = host.score_blocking(&plugin, std::slice::from_ref(sample), &json!({})).unwrap();
+                let alone = host.score_batch_blocking(&plugin, std::slice::from_ref(sample), &json!({})).unwrap();
                 prop_assert_eq!(&alone[0], expected);
                 prop_assert!(expected.reward().is_some_and(|r| r == 0.0 || r == 1.0));
             }

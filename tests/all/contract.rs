@@ -37,13 +37,13 @@ fn a_rejected_config_fails_fast_and_names_the_field() {
         other => panic!("{other:?}"),
     }
     // Scored anyway, every sample is invalid with the same message: never a reward.
-    let outcomes = host.score_blocking(&plugin, &samples(&["x", "y"]), &config).unwrap();
+    let outcomes = host.score_batch_blocking(&plugin, &samples(&["x", "y"]), &config).unwrap();
     for outcome in outcomes {
         assert_eq!(outcome.status(), Status::Invalid);
         assert!(outcome.message().unwrap().contains("strictnes"));
     }
     assert!(matches!(
-        host.score_blocking(&plugin, &samples(&["x"]), &serde_json::json!([1])),
+        host.score_batch_blocking(&plugin, &samples(&["x"]), &serde_json::json!([1])),
         Err(HostError::ConfigShape(_))
     ));
 }
@@ -110,7 +110,7 @@ fn samples_carry_prompt_reference_task_and_group() {
         Sample::new("a", "<answer>42</answer>").with_reference(serde_json::json!({"answer": "42"}));
     sample.task = Some("math".into());
     sample.group = Some("g".into());
-    let outcomes = host.score_blocking(&plugin, &[sample], &serde_json::Value::Null).unwrap();
+    let outcomes = host.score_batch_blocking(&plugin, &[sample], &serde_json::Value::Null).unwrap();
     assert_eq!(outcomes[0].reward(), Some(1.0));
 }
 
@@ -124,7 +124,7 @@ fn the_plugin_template_builds_loads_and_scores() {
         Sample::new("miss", "it is Rome").with_reference(serde_json::json!({"answer": "paris"})),
         Sample::new("na", "it is Rome"),
     ];
-    let outcomes = host.score_blocking(&plugin, &samples, &serde_json::json!({})).unwrap();
+    let outcomes = host.score_batch_blocking(&plugin, &samples, &serde_json::json!({})).unwrap();
     let statuses: Vec<_> = outcomes.iter().map(|o| (o.status(), o.reward())).collect();
     assert_eq!(
         statuses,
@@ -132,7 +132,7 @@ fn the_plugin_template_builds_loads_and_scores() {
     );
     let strict = serde_json::json!({"case_sensitive": true});
     assert_eq!(
-        host.score_blocking(&plugin, &samples[..1], &strict).unwrap()[0].reward(),
+        host.score_batch_blocking(&plugin, &samples[..1], &strict).unwrap()[0].reward(),
         Some(0.0)
     );
 }

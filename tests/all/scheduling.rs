@@ -16,7 +16,8 @@ async fn many_batches_keep_their_order() {
     let plugin = load(&host, "trivial", WasmLimits { batch_size: 7, ..WasmLimits::default() });
     let completions: Vec<String> = (0..500).map(|i| "x".repeat(i % 37)).collect();
     let refs: Vec<&str> = completions.iter().map(String::as_str).collect();
-    let outcomes = host.score(&plugin, samples(&refs), &serde_json::Value::Null).await.unwrap();
+    let outcomes =
+        host.score_batch(&plugin, samples(&refs), &serde_json::Value::Null).await.unwrap();
     let rewards: Vec<Option<f64>> = outcomes.iter().map(Outcome::reward).collect();
     let expected: Vec<Option<f64>> = (0..500).map(|i| Some((i % 37) as f64)).collect();
     assert_eq!(rewards, expected);
@@ -38,17 +39,18 @@ async fn overload_is_refused_at_once() {
     let busy = {
         let (host, plugin) = (host.clone(), plugin.clone());
         tokio::spawn(async move {
-            host.score(&plugin, samples(&["spin"]), &serde_json::Value::Null).await
+            host.score_batch(&plugin, samples(&["spin"]), &serde_json::Value::Null).await
         })
     };
     tokio::time::sleep(Duration::from_millis(100)).await;
     let started = Instant::now();
-    let refused = host.score(&plugin, samples(&["ok"]), &serde_json::Value::Null).await;
+    let refused = host.score_batch(&plugin, samples(&["ok"]), &serde_json::Value::Null).await;
     assert!(matches!(refused, Err(HostError::Overloaded { limit: 1, .. })), "{refused:?}");
     assert!(started.elapsed() < Duration::from_millis(50), "refusal is immediate");
     let spun = busy.await.unwrap().unwrap();
     assert_eq!(spun[0].status(), gavel_core::Status::Timeout);
     // Once the slot is free, calls are admitted again.
-    let outcomes = host.score(&plugin, samples(&["ok"]), &serde_json::Value::Null).await.unwrap();
+    let outcomes =
+        host.score_batch(&plugin, samples(&["ok"]), &serde_json::Value::Null).await.unwrap();
     assert_eq!(outcomes[0].reward(), Some(1.0));
 }

@@ -119,8 +119,9 @@ fn main() {
     let plugin = host.load(PluginSource::bytes("trivial", wasm), WasmLimits::default()).unwrap();
     for batch in [1, 64] {
         let per_call = median(if batch == 1 { 20_000 } else { 2_000 }, || {
-            let outcomes =
-                host.score_blocking(&plugin, &samples[..batch], &serde_json::Value::Null).unwrap();
+            let outcomes = host
+                .score_batch_blocking(&plugin, &samples[..batch], &serde_json::Value::Null)
+                .unwrap();
             assert_eq!(outcomes[0].reward(), Some(COMPLETION.len() as f64));
             black_box(outcomes);
         });

@@ -38,6 +38,6 @@ pub fn samples(completions: &[&str]) -> Vec<Sample> {
 
 /// Scores on the calling thread with no config.
 pub fn score(host: &Host, plugin: &Plugin, completions: &[&str]) -> Vec<Outcome> {
-    host.score_blocking(plugin, &samples(completions), &serde_json::Value::Null)
+    host.score_batch_blocking(plugin, &samples(completions), &serde_json::Value::Null)
         .expect("host accepts the call")
 }

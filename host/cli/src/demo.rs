@@ -27,8 +27,11 @@ pub fn run() -> anyhow::Result<()> {
     for name in ["exact", "format"] {
         let (_, plugin) = (&host, crate::plugins::source(name)?);
         let plugin = host.load(plugin, WasmLimits::default())?;
-        let outcomes =
-            runtime.block_on(host.score(&plugin, samples.clone(), &serde_json::Value::Null))?;
+        let outcomes = runtime.block_on(host.score_batch(
+            &plugin,
+            samples.clone(),
+            &serde_json::Value::Null,
+        ))?;
         columns.push(outcomes);
     }
     let (exact, format) = (&columns[0], &columns[1]);

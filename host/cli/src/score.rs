@@ -88,7 +88,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         if slots.is_empty() {
             break;
         }
-        let mut scored = runtime.block_on(host.score(&plugin, samples, &config))?.into_iter();
+        let mut scored = runtime.block_on(host.score_batch(&plugin, samples, &config))?.into_iter();
         for slot in slots {
             let (id, outcome) = match slot {
                 Ok(id) => (id, scored.next().expect("one outcome per sample")),

@@ -188,7 +188,7 @@ impl Host {
     /// `workers` batches at a time. One outcome per sample, in order.
     ///
     /// Refused with [`HostError::Overloaded`] when `max_pending` calls are already admitted.
-    pub async fn score(
+    pub async fn score_batch(
         &self,
         plugin: &Arc<Plugin>,
         samples: Vec<Sample>,
@@ -228,8 +228,8 @@ impl Host {
     }
 
     /// Scores samples on the calling thread, batch after batch. For scripts and tools; rollout
-    /// code should prefer [`Host::score`].
-    pub fn score_blocking(
+    /// code should prefer [`Host::score_batch`].
+    pub fn score_batch_blocking(
         &self,
         plugin: &Plugin,
         samples: &[Sample],

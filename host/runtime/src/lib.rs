@@ -16,7 +16,7 @@
 //! let wasm = std::fs::read("format.wasm").expect("a plugin component");
 //! let plugin = host.load(PluginSource::bytes("format", wasm), Default::default())?;
 //! let samples = vec![Sample::new("a", "<think>…</think><answer>42</answer>")];
-//! let outcomes = host.score_blocking(&plugin, &samples, &serde_json::json!({}))?;
+//! let outcomes = host.score_batch_blocking(&plugin, &samples, &serde_json::json!({}))?;
 //! println!("{:?}", outcomes[0].reward());
 //! # Ok(()) }
 //! ```
