@@ -267,3 +267,27 @@ fn check_component_header(label: &str, wasm: &[u8]) -> Result<(), LoadError> {
         _ => not("the bytes do not start with the wasm magic number"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configs_must_be_objects_or_null() {
+        assert_eq!(config_text(&serde_json::Value::Null).unwrap(), "{}");
+        assert_eq!(config_text(&serde_json::json!({"a": 1})).unwrap(), r#"{"a":1}"#);
+        assert!(matches!(config_text(&serde_json::json!("x")), Err(HostError::ConfigShape(_))));
+    }
+
+    #[test]
+    fn headers_say_what_the_bytes_are() {
+        assert!(check_component_header("c", b"\0asm\x0d\0\x01\0rest").is_ok());
+        let reason = |bytes: &[u8]| match check_component_header("p", bytes) {
+            Err(LoadError::NotAComponent { reason, .. }) => reason,
+            other => panic!("{other:?}"),
+        };
+        assert!(reason(b"\0asm\x01\0\0\0").contains("core wasm module"));
+        assert!(reason(b"\0asm\x0d\0\x02\0").contains("unknown wasm version"));
+        assert!(reason(b"ELF").contains("magic number"));
+    }
+}
