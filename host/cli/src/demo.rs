@@ -25,8 +25,7 @@ pub fn run() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     let mut columns = Vec::new();
     for name in ["exact", "format"] {
-        let (_, plugin) = (&host, crate::plugins::source(name)?);
-        let plugin = host.load(plugin, WasmLimits::default())?;
+        let plugin = host.load(crate::plugins::source(name)?, WasmLimits::default())?;
         let outcomes = runtime.block_on(host.score_batch(
             &plugin,
             samples.clone(),

@@ -139,7 +139,7 @@ impl Tally {
 impl std::fmt::Display for Tally {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let total: usize = self.counts.iter().sum();
-        write!(f, "scored {total} samples:")?;
+        write!(f, "scored {total} sample{}:", if total == 1 { "" } else { "s" })?;
         let parts: Vec<String> =
             Self::ORDER.iter().zip(self.counts).map(|(s, n)| format!(" {n} {s}")).collect();
         f.write_str(&parts.join(","))
