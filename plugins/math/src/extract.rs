@@ -1,0 +1,216 @@
+//! Finding the final answer in a full completion.
+
+/// Where answers are looked for, in order of priority.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Boxes, then answer tags, then "final answer"/"answer is" phrases, then bold, then the
+    /// last math span, then the last number.
+    #[default]
+    Auto,
+    /// Only `\boxed{}`/`\fbox{}`.
+    Boxed,
+    /// The whole completion is the answer.
+    Whole,
+}
+
+/// The answer text of a completion, or `None` when there is none.
+pub fn answer(completion: &str, mode: Mode) -> Option<String> {
+    // Reasoning before `</think>` is not the answer.
+    let text = completion.rsplit_once("</think>").map_or(completion, |(_, after)| after);
+    match mode {
+        Mode::Whole => non_empty(text),
+        Mode::Boxed => boxed(text),
+        Mode::Auto => boxed(text)
+            .or_else(|| tagged(text, "answer"))
+            .or_else(|| phrase(text))
+            .or_else(|| bold(text))
+            .or_else(|| math_span(text))
+            .or_else(|| short(text))
+            .or_else(|| last_number(text)),
+    }
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+/// The content of the last `\boxed{…}` / `\fbox{…}`, joined with adjacent boxes
+/// (`\boxed{1}, \boxed{2}` → `1, 2`); `\boxed 5` also counts.
+fn boxed(text: &str) -> Option<String> {
+    let mut boxes: Vec<(usize, usize, String)> = Vec::new();
+    let mut from = 0;
+    while let Some(found) = ["\\boxed", "\\fbox"]
+        .iter()
+        .filter_map(|cmd| text[from..].find(cmd).map(|i| (from + i, cmd.len())))
+        .min()
+    {
+        let (start, len) = found;
+        let after = start + len;
+        let rest = &text[after..];
+        if let Some(body) = rest.strip_prefix('{') {
+            if let Some(end) = balanced(body) {
+                boxes.push((start, after + 1 + end + 1, body[..end].to_owned()));
+                from = after + 1 + end + 1;
+                continue;
+            }
+        } else if let Some(body) = rest.strip_prefix(' ') {
+            let word: String =
+                body.chars().take_while(|c| !c.is_whitespace() && *c != '$').collect();
+            if !word.is_empty() {
+                boxes.push((start, after + 1 + word.len(), word));
+            }
+        }
+        from = after;
+    }
+    let (mut start, _, last) = boxes.pop()?;
+    let mut parts = vec![last];
+    while let Some((s, end, body)) = boxes.last().cloned() {
+        let between = &text[end..start];
+        let joiner = between.trim_matches(|c: char| c.is_whitespace() || c == '$' || c == ',');
+        if joiner.is_empty() || joiner == "and" {
+            parts.insert(0, body);
+            start = s;
+            boxes.pop();
+        } else {
+            break;
+        }
+    }
+    parts.dedup();
+    non_empty(&parts.join(", "))
+}
+
+/// Byte offset of the `}` closing an already-opened brace in `body`.
+fn balanced(body: &str) -> Option<usize> {
+    let mut depth = 1usize;
+    let bytes = body.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 1,
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+fn tagged(text: &str, tag: &str) -> Option<String> {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let start = text.rfind(&open)? + open.len();
+    let end = text[start..].find(&close).map_or(text.len(), |e| start + e);
+    non_empty(&text[start..end]).and_then(|inner| boxed(&inner).or(Some(inner)))
+}
+
+/// The text after the last "final answer is", "answer:", "the answer is", … on its line.
+fn phrase(text: &str) -> Option<String> {
+    let lower = text.to_lowercase();
+    let anchors =
+        ["final answer is", "final answer:", "the answer is", "answer is:", "answer:", "answer is"];
+    let (pos, len) = anchors
+        .iter()
+        .filter_map(|a| lower.rfind(a).map(|p| (p, a.len())))
+        .max_by_key(|(p, len)| (*p, *len))?;
+    if lower.len() != text.len() {
+        return None;
+    }
+    let rest = &text[pos + len..];
+    let line = rest.trim_start().lines().next().unwrap_or("");
+    let line = line.split(". I hope").next().unwrap_or(line);
+    let line = line.trim().trim_end_matches('.').trim();
+    let line = line.trim_start_matches(':').trim();
+    let line = line.strip_prefix("**").and_then(|l| l.strip_suffix("**")).unwrap_or(line);
+    non_empty(line)
+}
+
+fn bold(text: &str) -> Option<String> {
+    let end = text.rfind("**")?;
+    let start = text[..end].rfind("**")? + 2;
+    let inner = &text[start..end];
+    (inner.len() <= 80 && inner.chars().any(|c| c.is_ascii_digit()))
+        .then(|| inner.trim().to_owned())
+}
+
+/// The last `$…$`, `\(…\)` or `\[…\]` span.
+fn math_span(text: &str) -> Option<String> {
+    let candidates = [("\\[", "\\]"), ("\\(", "\\)"), ("$$", "$$"), ("$", "$")];
+    candidates
+        .iter()
+        .filter_map(|(open, close)| {
+            let end = text.rfind(close)?;
+            let start = text[..end].rfind(open)? + open.len();
+            (start <= end).then(|| (end, text[start..end].to_owned()))
+        })
+        .max_by_key(|(end, _)| *end)
+        .and_then(|(_, s)| non_empty(&s))
+}
+
+/// A short completion is its own answer.
+fn short(text: &str) -> Option<String> {
+    let t = text.trim();
+    (t.len() <= 40 && !t.contains(". ")).then(|| t.to_owned()).filter(|s| !s.is_empty())
+}
+
+/// The last number in the text, with a sign, decimals or a `/` fraction.
+fn last_number(text: &str) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut end = chars.len();
+    while end > 0 && !chars[end - 1].is_ascii_digit() {
+        end -= 1;
+    }
+    if end == 0 {
+        return None;
+    }
+    let mut start = end;
+    while start > 0
+        && (chars[start - 1].is_ascii_digit() || matches!(chars[start - 1], '.' | ',' | '/'))
+    {
+        start -= 1;
+    }
+    if start > 0 && chars[start - 1] == '-' {
+        start -= 1;
+    }
+    let s: String = chars[start..end].iter().collect();
+    non_empty(s.trim_start_matches([',', '.', '/']))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auto(s: &str) -> Option<String> {
+        answer(s, Mode::Auto)
+    }
+
+    #[test]
+    fn boxes_win_and_join() {
+        assert_eq!(auto("so \\boxed{\\frac{1}{2}} done").as_deref(), Some("\\frac{1}{2}"));
+        assert_eq!(auto("\\boxed{1} then \\boxed{2}").as_deref(), Some("2"));
+        assert_eq!(auto("$\\boxed{1}, \\boxed{2}$").as_deref(), Some("1, 2"));
+        assert_eq!(auto("\\boxed 5.").as_deref(), Some("5."));
+        assert_eq!(auto("<think>\\boxed{3}</think> The answer is 4.").as_deref(), Some("4"));
+    }
+
+    #[test]
+    fn phrases_tags_bold_and_numbers() {
+        assert_eq!(
+            auto("Final Answer: The final answer is $7$. I hope it is correct.").as_deref(),
+            Some("$7$")
+        );
+        assert_eq!(auto("<answer>12</answer>").as_deref(), Some("12"));
+        assert_eq!(auto("so we get **73** apples in all, which is plenty.").as_deref(), Some("73"));
+        assert_eq!(
+            auto("we computed it and obtained -3.5 in the end, after all.").as_deref(),
+            Some("-3.5")
+        );
+        assert_eq!(auto("no digits here at all, sorry about that friend."), None);
+    }
+}

@@ -1,0 +1,242 @@
+//! `math`: is the completion's final answer mathematically equal to `reference.answer`?
+//!
+//! The answer is extracted from the completion ([`extract`]), both it and the gold answer are
+//! cleaned of presentation (`\left`, `\text{units}`, `^\circ`, `\!`) and parsed from LaTeX or
+//! plain/Python-style math into one expression tree ([`expr`]), then compared ([`compare`]):
+//! exact rational arithmetic where values are rational (no tolerance on integers), stated
+//! precision for decimals (`0.333333` = 1/3), numeric evaluation at fixed points for
+//! expressions with variables, sets unordered, tuples ordered, interval ends respected,
+//! equations up to a nonzero factor. Sizes are capped everywhere, so power towers and huge
+//! factorials end quickly.
+//!
+//! Reward 1 when equal, 0 when not; components `extracted` and `parse_ok`. A completion with
+//! no answer scores 0 with `extracted` = 0. A sample without `reference.answer` is not
+//! applicable; a gold answer that does not parse is invalid.
+#![deny(missing_docs)]
+
+pub mod canon;
+pub mod compare;
+pub mod eval;
+pub mod expr;
+pub mod extract;
+pub mod lex;
+
+use gavel_plugin::{Outcome, Sample, Score};
+
+/// The plugin's config.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the answer is looked for (default `auto`).
+    pub extract: extract::Mode,
+    /// Relative tolerance for irrational and decimal values (default 1e-9).
+    pub float_tolerance: f64,
+    /// Whether `x%` also equals `x/100` (default false: `28%` = 28, `0.28` ≠ `28%`).
+    pub percent_is_fraction: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let rules = compare::Rules::default();
+        Self {
+            extract: extract::Mode::Auto,
+            float_tolerance: rules.float_tolerance,
+            percent_is_fraction: rules.percent_is_fraction,
+        }
+    }
+}
+
+/// Removes presentation that carries no value: `\left`/`\right`, spacing, `\text{…}` words
+/// (units), degree marks, dollar signs, trailing periods, `\displaystyle`.
+pub fn clean(answer: &str) -> String {
+    let mut s = answer.trim().to_owned();
+    for (from, to) in [
+        ("\\left", ""),
+        ("\\right", ""),
+        ("\\!", ""),
+        ("\\,", " "),
+        ("\\;", " "),
+        ("\\:", " "),
+        ("\\quad", " "),
+        ("\\qquad", " "),
+        ("\\displaystyle", ""),
+        ("\\dfrac", "\\frac"),
+        ("\\tfrac", "\\frac"),
+        ("^{\\circ}", ""),
+        ("^\\circ", ""),
+        ("°", ""),
+        ("\\degree", ""),
+        ("\\$", ""),
+        ("\\cdots", ""),
+        ("\\ldots", ""),
+        ("\\dots", ""),
+    ] {
+        s = s.replace(from, to);
+    }
+    s = unwrap_text(&s);
+    let s = s.trim().trim_end_matches('.').trim();
+    let s = s.trim_matches('$').trim();
+    s.to_owned()
+}
+
+/// `\text{13}` → `13`; `\text{ cm}` → nothing; `\mathrm{e}` → `e`.
+fn unwrap_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(pos) =
+        ["\\text{", "\\textbf{", "\\mbox{", "\\mathrm{", "\\textnormal{", "\\mathbf{"]
+            .iter()
+            .filter_map(|cmd| rest.find(cmd).map(|p| (p, cmd.len())))
+            .min()
+    {
+        let (p, len) = pos;
+        out.push_str(&rest[..p]);
+        let body = &rest[p + len..];
+        let Some(end) = body.find('}') else {
+            rest = body;
+            break;
+        };
+        let inner = body[..end].trim();
+        let is_prose = inner.split_whitespace().count() > 1
+            || inner.chars().filter(|c| c.is_alphabetic()).count() > 1;
+        if !is_prose || inner.chars().any(|c| c.is_ascii_digit()) {
+            out.push_str(inner);
+        }
+        out.push(' ');
+        rest = &body[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Parses an answer after cleaning it.
+pub fn parse(answer: &str) -> Result<expr::Expr, expr::ParseError> {
+    let toks: Vec<lex::Tok> = lex::lex(&clean(answer))
+        .into_iter()
+        .filter(|t| !matches!(t, lex::Tok::Ident(w) if w.starts_with("word:")))
+        .collect();
+    expr::parse(&toks)
+}
+
+/// Scores one completion.
+pub fn reward(sample: &Sample, config: &Config) -> Outcome {
+    let Some(gold_text) = sample.reference_str("answer") else {
+        return Outcome::not_applicable("the sample has no reference.answer");
+    };
+    let gold = match parse(&gold_text) {
+        Ok(gold) => Some(gold),
+        Err(_) if clean(&gold_text).is_empty() => {
+            return Outcome::invalid("reference.answer is empty");
+        }
+        Err(_) => None,
+    };
+    let Some(answer) = extract::answer(&sample.completion, config.extract) else {
+        return Score::new(0.0)
+            .with("extracted", 0.0)
+            .with("parse_ok", 0.0)
+            .because("no answer found in the completion")
+            .into();
+    };
+    let rules = compare::Rules {
+        float_tolerance: config.float_tolerance,
+        percent_is_fraction: config.percent_is_fraction,
+    };
+    let (equal, parse_ok) = match (gold, parse(&answer)) {
+        (Some(g), Ok(p)) => (compare::equal(&g, &p, &rules), true),
+        // Unparseable on either side: only the same text after cleaning is equal.
+        (_, parsed) => {
+            (clean(&gold_text).replace(' ', "") == clean(&answer).replace(' ', ""), parsed.is_ok())
+        }
+    };
+    let value = f64::from(u8::from(equal));
+    let shown: String = answer.chars().take(60).collect();
+    Score::new(value)
+        .with("extracted", 1.0)
+        .with("parse_ok", f64::from(u8::from(parse_ok)))
+        .because(format!(
+            "{} {shown:?} vs gold {gold_text:?}",
+            if equal { "equal:" } else { "not equal:" }
+        ))
+        .into()
+}
+
+gavel_plugin::export!(
+    reward,
+    name = "math",
+    config_schema = r#"{"type":"object","additionalProperties":false,"properties":{"extract":{"enum":["auto","boxed","whole"],"default":"auto"},"float_tolerance":{"type":"number","default":1e-9},"percent_is_fraction":{"type":"boolean","default":false}}}"#,
+    reference_schema = r#"{"type":"object","required":["answer"],"properties":{"answer":{"type":["string","number"]}}}"#,
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eq(gold: &str, pred: &str) -> bool {
+        let g = parse(gold).unwrap_or_else(|e| panic!("gold {gold:?}: {e:?}"));
+        let p = parse(pred).unwrap_or_else(|e| panic!("pred {pred:?}: {e:?}"));
+        compare::equal(&g, &p, &compare::Rules::default())
+    }
+
+    #[test]
+    fn numbers_and_fractions() {
+        assert!(eq("\\frac{1}{2}", "0.5"));
+        assert!(eq("\\frac12", "1/2"));
+        assert!(eq("7425000", "7,425,000"));
+        assert!(eq("1/3", "0.333333"));
+        assert!(!eq("10861852", "10861854"));
+        assert!(!eq("\\frac{1}{2004!}", "\\frac{1}{2006!}"));
+        assert!(!eq("\\frac{1}{2^{99}}", "\\frac{1}{2^{98}}"));
+        assert!(eq("28\\%", "28"));
+        assert!(!eq("28\\%", "0.28"));
+        assert!(eq("1.6e-21", "1.6 \\times 10^{-21}"));
+        assert!(eq("-3", "- 3"));
+    }
+
+    #[test]
+    fn symbolic() {
+        assert!(eq("\\sqrt{2}/2", "\\frac{1}{\\sqrt{2}}"));
+        assert!(eq("\\frac{x+2}{7}", "\\frac{x}{7}+\\frac{2}{7}"));
+        assert!(eq("e^{16}-1", "-1 + exp(16)"));
+        assert!(eq("\\pi/2", "pi/2"));
+        assert!(eq("x^2/3", "x**2/3"));
+        assert!(!eq("1 - \\frac{1}{\\mathrm{e}}", "1 + \\frac{1}{\\mathrm{e}}"));
+        assert!(!eq("4\\sqrt{2}", "4"));
+        assert!(eq("14 - i", "14.0 + -1.0i"));
+        assert!(eq("2\\sqrt{3}", "\\sqrt{12}"));
+    }
+
+    #[test]
+    fn structures() {
+        assert!(eq("\\{1, 2\\}", "\\{2, 1\\}"));
+        assert!(!eq("(1, 2)", "(2, 1)"));
+        assert!(eq("[0, 1)", "[0,1)"));
+        assert!(!eq("[0, 1)", "[0, 1]"));
+        assert!(eq("x = 5", "5"));
+        assert!(eq("3x+4y+14=0", "6x+8y+28=0"));
+        assert!(!eq("3x-y+13=0", "3x+4y+14=0"));
+        assert!(eq("x \\ge 2", "[2, \\infty)"));
+        assert!(eq("1 \\pm \\sqrt{2}", "1+\\sqrt{2}, 1-\\sqrt{2}"));
+        assert!(eq(
+            "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}",
+            "\\begin{bmatrix}1&2\\\\3&4\\end{bmatrix}"
+        ));
+    }
+
+    #[test]
+    fn text_and_units() {
+        assert!(eq("13", "\\text{13}"));
+        assert!(eq("5", "5 \\text{ cm}"));
+        assert!(eq("90", "90^\\circ"));
+        assert!(eq("10", "\\$10"));
+    }
+
+    #[test]
+    fn adversarial_inputs_end() {
+        let tower = "10^{10^{10^{10}}}";
+        assert!(eq(tower, tower));
+        assert!(!eq("5^{5^{5^{5}}}", "5^{5^{5^{4}}}"));
+        let deep = format!("{}1{}", "(".repeat(10_000), ")".repeat(10_000));
+        assert!(parse(&deep).is_err());
+        assert!(!eq("100000!", "99999!"));
+    }
+}
