@@ -5,4 +5,5 @@ mod bundled;
 mod cache;
 mod contract;
 mod imports;
+mod math;
 mod scheduling;

@@ -1,0 +1,83 @@
+//! The bundled `math` plugin through the host: verdicts, and adversarial inputs that must end
+//! with a verdict or a typed outcome within the deadline.
+
+use std::time::{Duration, Instant};
+
+use gavel_core::{Outcome, Sample, Status};
+use gavel_host::{Host, Plugin, PluginSource};
+use gavel_sandbox::WasmLimits;
+use gavel_tests::host;
+use serde_json::json;
+
+fn math(host: &Host) -> std::sync::Arc<Plugin> {
+    let wasm = gavel_bundled::find("math").expect("math is bundled").wasm;
+    host.load(PluginSource::bytes("math", wasm), WasmLimits::default()).unwrap()
+}
+
+fn check(host: &Host, plugin: &Plugin, completion: &str, gold: &str) -> Outcome {
+    let sample = Sample::new("s", completion).with_reference(json!({ "answer": gold }));
+    host.score_batch_blocking(plugin, &[sample], &json!({})).unwrap().remove(0)
+}
+
+#[test]
+fn verdicts_with_components() {
+    let (host, _cache) = host();
+    let plugin = math(&host);
+    let Outcome::Scored(hit) =
+        check(&host, &plugin, "so the answer is $\\boxed{\\dfrac{1}{2}}$.", "0.5")
+    else {
+        panic!()
+    };
+    assert_eq!(hit.value, 1.0);
+    assert_eq!(hit.components, [("extracted".to_owned(), 1.0), ("parse_ok".to_owned(), 1.0)]);
+    assert_eq!(check(&host, &plugin, "\\boxed{3}", "4").reward(), Some(0.0));
+    let Outcome::Scored(none) =
+        check(&host, &plugin, "I do not know, sorry, this is too hard for me.", "4")
+    else {
+        panic!()
+    };
+    assert_eq!(none.value, 0.0);
+    assert_eq!(none.components[0], ("extracted".to_owned(), 0.0));
+    let missing =
+        host.score_batch_blocking(&plugin, &[Sample::new("s", "\\boxed{1}")], &json!({})).unwrap();
+    assert_eq!(missing[0].status(), Status::NotApplicable);
+}
+
+#[test]
+fn adversarial_inputs_end_within_the_deadline() {
+    let (host, _cache) = host();
+    let plugin = math(&host);
+    let deadline = Duration::from_millis(WasmLimits::default().deadline_ms);
+    let deep = format!("\\boxed{{{}1{}}}", "(".repeat(10_000), ")".repeat(10_000));
+    let deep_braces = format!("\\boxed{{{}1{}}}", "{".repeat(10_000), "}".repeat(10_000));
+    let long = format!("{} \\boxed{{42}}", "blah 1 + ".repeat(100_000));
+    let cases = [
+        ("\\boxed{10^{10^{10^{10}}}}", "10^{10^{10^{10}}}"),
+        ("\\boxed{10^{10^{10^{10}}}}", "10^{10^{10^{9}}}"),
+        (
+            "\\boxed{\\dfrac{5^{\\left(5^{\\left(5^{\\left(5^5\\right)}\\right)} - 4\\right)} - 5}{16}}",
+            "1",
+        ),
+        ("\\boxed{100000!}", "99999!"),
+        ("\\boxed{2^{2^{2^{2^{2^{2}}}}}}", "2^{65536}"),
+        (deep.as_str(), "1"),
+        (deep_braces.as_str(), "1"),
+        (long.as_str(), "42"),
+    ];
+    for (completion, gold) in cases {
+        let started = Instant::now();
+        let outcome = check(&host, &plugin, completion, gold);
+        let elapsed = started.elapsed();
+        assert!(elapsed < deadline, "{:.60}…: {elapsed:?}", completion);
+        assert!(
+            matches!(outcome.status(), Status::Ok | Status::Invalid | Status::Timeout),
+            "{:.60}…: {outcome:?}",
+            completion
+        );
+    }
+    assert_eq!(check(&host, &plugin, &long, "42").reward(), Some(1.0));
+    assert_eq!(
+        check(&host, &plugin, "\\boxed{10^{10^{10^{10}}}}", "10^{10^{10^{9}}}").reward(),
+        Some(0.0)
+    );
+}
