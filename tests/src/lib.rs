@@ -41,3 +41,78 @@ pub fn score(host: &Host, plugin: &Plugin, completions: &[&str]) -> Vec<Outcome>
     host.score_batch_blocking(plugin, &samples(completions), &serde_json::Value::Null)
         .expect("host accepts the call")
 }
+
+/// One labelled pair of the math corpus (`tests/corpus/math/pairs.jsonl`).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct MathPair {
+    /// The gold answer.
+    pub gold: String,
+    /// The model's completion.
+    pub completion: String,
+    /// Whether they are mathematically equal.
+    pub equal: bool,
+    /// Where the pair comes from.
+    pub source: String,
+    /// What it exercises.
+    pub category: String,
+}
+
+/// The path of the labelled math corpus.
+pub fn math_corpus_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/math/pairs.jsonl")
+}
+
+/// The labelled math corpus.
+pub fn math_corpus() -> Vec<MathPair> {
+    let text = std::fs::read_to_string(math_corpus_path()).expect("the math corpus is readable");
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("corpus line {}: {e}", i + 1))
+        })
+        .collect()
+}
+
+/// The corpus as samples for the `math` plugin (ids are line indices).
+pub fn math_samples(pairs: &[MathPair]) -> Vec<Sample> {
+    pairs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            Sample::new(i.to_string(), p.completion.as_str())
+                .with_reference(serde_json::json!({ "answer": p.gold }))
+        })
+        .collect()
+}
+
+/// A Python with math-verify installed: `$GAVEL_MATH_VERIFY_PYTHON`, else the repository's
+/// `.venv` (which `./dev bench` creates). `None` when neither has it.
+pub fn math_verify_python() -> Option<std::path::PathBuf> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let candidates = [
+        std::env::var_os("GAVEL_MATH_VERIFY_PYTHON").map(std::path::PathBuf::from),
+        Some(root.join(".venv/bin/python")),
+    ];
+    candidates.into_iter().flatten().find(|python| {
+        std::process::Command::new(python)
+            .args(["-c", "import math_verify"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+/// Runs math-verify on the corpus (`tests/peers/run_math_verify.py`); its JSON report.
+pub fn run_math_verify(python: &std::path::Path, repeat: u32) -> serde_json::Value {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/run_math_verify.py");
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .arg(math_corpus_path())
+        .args(["--repeat", &repeat.to_string()])
+        .output()
+        .expect("python runs");
+    assert!(out.status.success(), "math-verify failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("math-verify prints JSON")
+}

@@ -12,13 +12,13 @@ use crate::expr::{Expr, Rel};
 pub struct Rules {
     /// Relative tolerance when a side is irrational or written with decimals.
     pub float_tolerance: f64,
-    /// Whether `x%` also equals `x/100` (by default it equals only `x`).
+    /// Whether `x%` also equals `x/100` (default true; `x%` always equals `x`).
     pub percent_is_fraction: bool,
 }
 
 impl Default for Rules {
     fn default() -> Self {
-        Self { float_tolerance: 1e-9, percent_is_fraction: false }
+        Self { float_tolerance: 1e-9, percent_is_fraction: true }
     }
 }
 
@@ -31,6 +31,10 @@ const POINTS: [[f64; 4]; 4] = [
     [0.916_273_8, 1.753_219_4, 2.482_615_1, 0.447_851_9],
 ];
 
+/// Decimal places from which a written decimal stands for any value that rounds to it
+/// (`0.3333` for 1/3); fewer places (`0.786` for 419/533) must be exact.
+const MIN_ROUNDED_DECIMALS: u32 = 4;
+
 /// Whether `gold` and `pred` denote the same mathematical object.
 pub fn equal(gold: &Expr, pred: &Expr, rules: &Rules) -> bool {
     let (gold, pred) = (expand_pm(gold), expand_pm(pred));
@@ -41,14 +45,33 @@ pub fn equal(gold: &Expr, pred: &Expr, rules: &Rules) -> bool {
         {
             equal(rhs, other, rules)
         }
-        (other, Expr::Rel(Rel::Eq, _, rhs)) if !matches!(other, Expr::Rel(..)) => {
+        (other, Expr::Rel(Rel::Eq, lhs, rhs))
+            if !matches!(other, Expr::Rel(..)) && is_name(lhs) =>
+        {
             equal(other, rhs, rules)
+        }
+        // `x = 5` against `x = 5`: the same name, equal values.
+        (Expr::Rel(Rel::Eq, gl, grh), Expr::Rel(Rel::Eq, pl, prh))
+            if is_name(gl) && show(gl) == show(pl) =>
+        {
+            equal(grh, prh, rules)
         }
         (Expr::Rel(gr, gl, grh), Expr::Rel(pr, pl, prh)) => {
             relations_equal((*gr, gl, grh), (*pr, pl, prh))
         }
         (Expr::Rel(..), Expr::Interval(..) | Expr::Union(..)) => {
             as_interval(&gold).is_some_and(|g| equal(&g, &pred, rules))
+        }
+        (Expr::Interval(..) | Expr::Union(..), Expr::Rel(..)) => {
+            as_interval(&pred).is_some_and(|p| equal(&gold, &p, rules))
+        }
+        // A list of assignments `a = 4, b = 5` against the values `4, 5`, in order.
+        (Expr::Set(g), Expr::Set(p) | Expr::Tuple(p))
+        | (Expr::Set(p) | Expr::Tuple(p), Expr::Set(g))
+            if g.iter().all(is_assignment) != p.iter().all(is_assignment) =>
+        {
+            let (gv, pv) = (values(g), values(p));
+            ordered(&gv, &pv, rules) || unordered(&gv, &pv, rules)
         }
         (Expr::Set(g), Expr::Set(p)) => unordered(g, p, rules),
         (Expr::Set(g), other) | (other, Expr::Set(g)) if g.len() == 1 => equal(&g[0], other, rules),
@@ -74,13 +97,31 @@ pub fn equal(gold: &Expr, pred: &Expr, rules: &Rules) -> bool {
     }
 }
 
+/// A left-hand side that names a quantity rather than computing one: `x`, `(x, y)`, `f(x)`,
+/// `|AB|`, `AB`, `V_1 : V_2`.
 fn is_name(e: &Expr) -> bool {
     match e {
         Expr::Sym(_) => true,
-        Expr::Tuple(items) => items.iter().all(is_name),
+        Expr::Tuple(items) | Expr::Mul(items) => items.iter().all(is_name),
         Expr::Func(_, a) => is_name(a),
+        Expr::Div(a, b) => is_name(a) && is_name(b),
         _ => false,
     }
+}
+
+fn is_assignment(e: &Expr) -> bool {
+    matches!(e, Expr::Rel(Rel::Eq, lhs, _) if is_name(lhs))
+}
+
+/// The values of a list whose items may be assignments.
+fn values(items: &[Expr]) -> Vec<Expr> {
+    items
+        .iter()
+        .map(|e| match e {
+            Expr::Rel(Rel::Eq, lhs, v) if is_name(lhs) => (**v).clone(),
+            other => other.clone(),
+        })
+        .collect()
 }
 
 fn is_scalar(e: &Expr) -> bool {
@@ -150,8 +191,8 @@ fn scalars_equal(g: &Expr, p: &Expr, rules: &Rules) -> bool {
         }
         // Stated precision: `0.333333` for 1/3, `33.3` for 100/3.
         return match (decimals(g), decimals(p)) {
-            (Some(d), _) if d >= 2 => rounds_to(&b, &a, d),
-            (_, Some(d)) if d >= 2 => rounds_to(&a, &b, d),
+            (Some(d), _) if d >= MIN_ROUNDED_DECIMALS => rounds_to(&b, &a, d),
+            (_, Some(d)) if d >= MIN_ROUNDED_DECIMALS => rounds_to(&a, &b, d),
             _ => false,
         };
     }
@@ -161,7 +202,7 @@ fn scalars_equal(g: &Expr, p: &Expr, rules: &Rules) -> bool {
     if names.len() > POINTS[0].len() {
         return false;
     }
-    let precision = decimals(g).or(decimals(p)).filter(|d| *d >= 2);
+    let precision = decimals(g).or(decimals(p)).filter(|d| *d >= MIN_ROUNDED_DECIMALS);
     let mut compared = 0;
     for point in &POINTS {
         let var = |name: &str| names.iter().position(|n| n == name).map_or(f64::NAN, |i| point[i]);

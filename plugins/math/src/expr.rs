@@ -200,6 +200,11 @@ impl Parser<'_> {
     /// `a = b`, `a < b < c` (kept as the last pair, with the first for two-sided bounds).
     fn relation(&mut self) -> Result<Expr, ParseError> {
         let first = self.union()?;
+        if self.is_cmd(&["in"]) {
+            // `x \in [2, 3)`: the answer is the set.
+            self.pos += 1;
+            return self.union();
+        }
         let mut sides = vec![first];
         let mut rels = Vec::new();
         while let Some(rel) = self.rel_op() {
@@ -213,9 +218,9 @@ impl Parser<'_> {
                 Ok(Expr::Rel(rels[0], Box::new(sides.pop().unwrap()), Box::new(rhs)))
             }
             _ if rels.iter().all(|r| *r == Rel::Eq) => {
-                // `a = b = 101`: the chain's value is its last side.
+                // `x = 5 + 6 = 11`: what is named, and the chain's final value.
                 let rhs = sides.pop().unwrap();
-                let lhs = sides.pop().unwrap();
+                let lhs = sides.swap_remove(0);
                 Ok(Expr::Rel(Rel::Eq, Box::new(lhs), Box::new(rhs)))
             }
             2 => {
@@ -280,9 +285,11 @@ impl Parser<'_> {
             if self.eat_op("*") || self.is_cmd(&["cdot", "times", "ast"]) && self.bump() {
                 let rhs = self.unary()?;
                 factor = mul(factor, rhs);
-            } else if self.eat_op("/") || self.is_cmd(&["div"]) && self.bump() {
+            } else if self.eat_op("/") || self.eat_op(":") || self.is_cmd(&["div"]) && self.bump() {
                 let rhs = self.unary()?;
                 factor = Expr::Div(Box::new(factor), Box::new(rhs));
+            } else if let Some(mixed) = self.mixed_number(&factor)? {
+                factor = mixed;
             } else if self.starts_primary() {
                 let rhs = self.power()?;
                 factor = mul(factor, rhs);
@@ -291,6 +298,68 @@ impl Parser<'_> {
             }
         }
         Ok(factor)
+    }
+
+    /// `2\frac{1}{4}` or `2 1/4` right after a whole number: a mixed number, 2 + 1/4.
+    fn mixed_number(&mut self, whole: &Expr) -> Result<Option<Expr>, ParseError> {
+        let (negative, whole) = match whole {
+            Expr::Neg(inner) => (true, inner.as_ref()),
+            other => (false, other),
+        };
+        let Expr::Num(w, None) = whole else { return Ok(None) };
+        if !w.is_integer() {
+            return Ok(None);
+        }
+        let proper = |p: &BigInt, q: &BigInt| p < q && *q > BigInt::from(0);
+        let plain = match (
+            self.toks.get(self.pos),
+            self.toks.get(self.pos + 1),
+            self.toks.get(self.pos + 2),
+        ) {
+            (
+                Some(Tok::Num { int: p, frac: pf, exp: 0 }),
+                Some(Tok::Op("/")),
+                Some(Tok::Num { int: q, frac: qf, exp: 0 }),
+            ) if pf.is_empty() && qf.is_empty() => {
+                Some((p.parse::<BigInt>().ok(), q.parse::<BigInt>().ok()))
+            }
+            _ => None,
+        };
+        let fraction = if let Some((Some(p), Some(q))) = plain {
+            if !proper(&p, &q) {
+                return Ok(None);
+            }
+            self.pos += 3;
+            BigRational::new(p, q)
+        } else if self.is_cmd(&["frac", "dfrac", "tfrac"]) {
+            let save = self.pos;
+            self.pos += 1;
+            let frac = self.command("frac")?;
+            let proper_fraction = match &frac {
+                Expr::Div(a, b) => match (a.as_ref(), b.as_ref()) {
+                    (Expr::Num(p, None), Expr::Num(q, None))
+                        if p.is_integer()
+                            && q.is_integer()
+                            && proper(&p.to_integer(), &q.to_integer()) =>
+                    {
+                        Some(p / q)
+                    }
+                    _ => None,
+                },
+                _ => None,
+            };
+            match proper_fraction {
+                Some(f) => f,
+                None => {
+                    self.pos = save;
+                    return Ok(None);
+                }
+            }
+        } else {
+            return Ok(None);
+        };
+        let value = w + fraction;
+        Ok(Some(Expr::Num(if negative { -value } else { value }, None)))
     }
 
     fn bump(&mut self) -> bool {
@@ -562,8 +631,18 @@ impl Parser<'_> {
             "emptyset" | "varnothing" => Ok(Expr::Set(Vec::new())),
             "sin" | "cos" | "tan" | "cot" | "sec" | "csc" | "ln" | "log" | "exp" | "arcsin"
             | "arccos" | "arctan" | "sinh" | "cosh" | "tanh" => {
+                // `\sin^2 x` is (sin x)^2.
+                let power = if self.eat_op("^") {
+                    Some(if self.is_op("{") { self.group()? } else { self.unary_power()? })
+                } else {
+                    None
+                };
                 let arg = self.power()?;
-                Ok(Expr::Func(cmd.to_owned(), Box::new(arg)))
+                let f = Expr::Func(cmd.to_owned(), Box::new(arg));
+                Ok(match power {
+                    Some(p) => Expr::Pow(Box::new(f), Box::new(p)),
+                    None => f,
+                })
             }
             "left" | "right" | "big" | "Big" | "bigl" | "bigr" | "Bigl" | "Bigr" => {
                 if self.is_cmd(&["{"]) {
@@ -613,6 +692,11 @@ impl Parser<'_> {
     /// `\begin{pmatrix} a & b \\ c & d \end{pmatrix}` and friends.
     fn environment(&mut self) -> Result<Expr, ParseError> {
         self.skip_braced_name()?;
+        // `\begin{array}{cc}`: skip the column specification.
+        let spec = self.toks[self.pos..].iter().skip(1).take_while(|t| !matches!(t, Tok::Op("}")));
+        if self.is_op("{") && spec.clone().all(|t| matches!(t, Tok::Ident(_) | Tok::Op("|"))) {
+            self.skip_braced_name()?;
+        }
         let mut rows = vec![Vec::new()];
         loop {
             if self.is_cmd(&["end"]) {

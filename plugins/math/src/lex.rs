@@ -22,7 +22,7 @@ pub enum Tok {
 
 const OPS: &[&str] = &[
     "**", "<=", ">=", "!=", "+", "-", "*", "/", "^", "(", ")", "[", "]", "{", "}", ",", "=", "<",
-    ">", "!", "|", "&", "_", ";", "'",
+    ">", "!", "|", "&", "_", ";", "'", ":",
 ];
 
 /// Plain-text names read as one identifier rather than a product of letters.
@@ -171,7 +171,7 @@ fn number(chars: &[char], start: usize) -> (Tok, usize) {
     }
     // Thousands separators: `,` (or `{,}`) followed by exactly three digits, repeatedly.
     loop {
-        let (skip, ok) = if chars.get(i) == Some(&',') {
+        let (skip, ok) = if chars.get(i) == Some(&',') || chars.get(i) == Some(&' ') {
             (1, true)
         } else if chars.get(i..i + 3) == Some(&['{', ',', '}']) {
             (3, true)
@@ -237,6 +237,8 @@ mod tests {
         assert_eq!(lex(".4"), [num("", "4", 0)]);
         assert_eq!(lex("1.6e-21"), [num("1", "6", -21)]);
         assert_eq!(lex("1,2"), [num("1", "", 0), Tok::Op(","), num("2", "", 0)]);
+        assert_eq!(lex("1 000"), [num("1000", "", 0)]);
+        assert_eq!(lex("2 1/4"), [num("2", "", 0), num("1", "", 0), Tok::Op("/"), num("4", "", 0)]);
     }
 
     #[test]

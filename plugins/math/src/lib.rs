@@ -31,7 +31,7 @@ pub struct Config {
     pub extract: extract::Mode,
     /// Relative tolerance for irrational and decimal values (default 1e-9).
     pub float_tolerance: f64,
-    /// Whether `x%` also equals `x/100` (default false: `28%` = 28, `0.28` ≠ `28%`).
+    /// Whether `x%` also equals `x/100` (default true: `28%` equals both 28 and 0.28).
     pub percent_is_fraction: bool,
 }
 
@@ -73,14 +73,24 @@ pub fn clean(answer: &str) -> String {
     ] {
         s = s.replace(from, to);
     }
-    s = unwrap_text(&s);
-    let s = s.trim().trim_end_matches('.').trim();
-    let s = s.trim_matches('$').trim();
-    s.to_owned()
+    let mut unwrapped = unwrap_text(&s, false);
+    if unwrapped.trim().trim_matches('$').trim().is_empty() {
+        // The answer is words (`\text{Evelyn}`): keep them.
+        unwrapped = unwrap_text(&s, true);
+    }
+    let s = unwrapped.trim().trim_end_matches('.').trim();
+    let s = s.trim_matches(|c| c == '$' || c == '*').trim();
+    // A multiple-choice letter in parentheses: `(C)` is `C`.
+    match s.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+        Some(letter) if letter.len() == 1 && letter.chars().all(|c| c.is_ascii_uppercase()) => {
+            letter.to_owned()
+        }
+        _ => s.to_owned(),
+    }
 }
 
-/// `\text{13}` → `13`; `\text{ cm}` → nothing; `\mathrm{e}` → `e`.
-fn unwrap_text(s: &str) -> String {
+/// `\text{13}` → `13`; `\text{ cm}` → nothing unless `keep_words`; `\mathrm{e}` → `e`.
+fn unwrap_text(s: &str, keep_words: bool) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(pos) =
@@ -99,7 +109,7 @@ fn unwrap_text(s: &str) -> String {
         let inner = body[..end].trim();
         let is_prose = inner.split_whitespace().count() > 1
             || inner.chars().filter(|c| c.is_alphabetic()).count() > 1;
-        if !is_prose || inner.chars().any(|c| c.is_ascii_digit()) {
+        if keep_words || !is_prose || inner.chars().any(|c| c.is_ascii_digit()) {
             out.push_str(inner);
         }
         out.push(' ');
@@ -107,6 +117,29 @@ fn unwrap_text(s: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// The answer inside a gold that is written like a completion (`\\boxed{…}`, prose, `$…$`).
+fn gold_answer(gold: &str) -> String {
+    let looks_like_text = gold.contains("\\boxed") || gold.contains("\\fbox") || gold.len() > 80;
+    if looks_like_text {
+        if let Some(answer) = extract::answer(gold, extract::Mode::Auto) {
+            return answer;
+        }
+    }
+    gold.to_owned()
+}
+
+/// The same text after cleaning, ignoring spaces, and ignoring case for words (`Monday`,
+/// hexadecimal): a verdict for answers that are not mathematics.
+fn same_text(gold: &str, answer: &str) -> bool {
+    let norm = |s: &str| clean(s).replace(' ', "");
+    let (g, a) = (norm(gold), norm(answer));
+    if g == a {
+        return true;
+    }
+    let wordy = g.chars().filter(|c| c.is_alphabetic()).count() >= 2 && !g.contains('\\');
+    wordy && g.to_lowercase() == a.to_lowercase()
 }
 
 /// Parses an answer after cleaning it.
@@ -123,6 +156,8 @@ pub fn reward(sample: &Sample, config: &Config) -> Outcome {
     let Some(gold_text) = sample.reference_str("answer") else {
         return Outcome::not_applicable("the sample has no reference.answer");
     };
+    // The gold goes through the same extraction when it is more than a bare answer.
+    let gold_text = gold_answer(&gold_text);
     let gold = match parse(&gold_text) {
         Ok(gold) => Some(gold),
         Err(_) if clean(&gold_text).is_empty() => {
@@ -144,10 +179,9 @@ pub fn reward(sample: &Sample, config: &Config) -> Outcome {
     let (equal, parse_ok) = match (gold, parse(&answer)) {
         (Some(g), Ok(p)) => (compare::equal(&g, &p, &rules), true),
         // Unparseable on either side: only the same text after cleaning is equal.
-        (_, parsed) => {
-            (clean(&gold_text).replace(' ', "") == clean(&answer).replace(' ', ""), parsed.is_ok())
-        }
+        (_, parsed) => (same_text(&gold_text, &answer), parsed.is_ok()),
     };
+    let equal = equal || same_text(&gold_text, &answer);
     let value = f64::from(u8::from(equal));
     let shown: String = answer.chars().take(60).collect();
     Score::new(value)
@@ -163,7 +197,7 @@ pub fn reward(sample: &Sample, config: &Config) -> Outcome {
 gavel_plugin::export!(
     reward,
     name = "math",
-    config_schema = r#"{"type":"object","additionalProperties":false,"properties":{"extract":{"enum":["auto","boxed","whole"],"default":"auto"},"float_tolerance":{"type":"number","default":1e-9},"percent_is_fraction":{"type":"boolean","default":false}}}"#,
+    config_schema = r#"{"type":"object","additionalProperties":false,"properties":{"extract":{"enum":["auto","boxed","whole"],"default":"auto"},"float_tolerance":{"type":"number","default":1e-9},"percent_is_fraction":{"type":"boolean","default":true}}}"#,
     reference_schema = r#"{"type":"object","required":["answer"],"properties":{"answer":{"type":["string","number"]}}}"#,
 );
 
@@ -187,7 +221,12 @@ mod tests {
         assert!(!eq("\\frac{1}{2004!}", "\\frac{1}{2006!}"));
         assert!(!eq("\\frac{1}{2^{99}}", "\\frac{1}{2^{98}}"));
         assert!(eq("28\\%", "28"));
-        assert!(!eq("28\\%", "0.28"));
+        assert!(eq("28\\%", "0.28"));
+        assert!(!eq("0.28", "28"));
+        assert!(eq("4\\frac{4}{9}", "40/9"));
+        assert!(eq("2 1/4", "9/4"));
+        assert!(eq("1 000", "1000"));
+        assert!(!eq("419/533", "0.786"));
         assert!(eq("1.6e-21", "1.6 \\times 10^{-21}"));
         assert!(eq("-3", "- 3"));
     }
