@@ -122,10 +122,8 @@ fn unwrap_text(s: &str, keep_words: bool) -> String {
 /// The answer inside a gold that is written like a completion (`\\boxed{…}`, prose, `$…$`).
 fn gold_answer(gold: &str) -> String {
     let looks_like_text = gold.contains("\\boxed") || gold.contains("\\fbox") || gold.len() > 80;
-    if looks_like_text {
-        if let Some(answer) = extract::answer(gold, extract::Mode::Auto) {
-            return answer;
-        }
+    if looks_like_text && let Some(answer) = extract::answer(gold, extract::Mode::Auto) {
+        return answer;
     }
     gold.to_owned()
 }
