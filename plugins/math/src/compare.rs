@@ -59,19 +59,49 @@ pub fn equal(gold: &Expr, pred: &Expr, rules: &Rules) -> bool {
         (Expr::Rel(gr, gl, grh), Expr::Rel(pr, pl, prh)) => {
             relations_equal((*gr, gl, grh), (*pr, pl, prh))
         }
-        (Expr::Rel(..), Expr::Interval(..) | Expr::Union(..)) => {
+        (Expr::Rel(..), Expr::Interval(..) | Expr::Union(..) | Expr::Tuple(_)) => {
             as_interval(&gold).is_some_and(|g| equal(&g, &pred, rules))
         }
-        (Expr::Interval(..) | Expr::Union(..), Expr::Rel(..)) => {
+        (Expr::Interval(..) | Expr::Union(..) | Expr::Tuple(_), Expr::Rel(..)) => {
             as_interval(&pred).is_some_and(|p| equal(&gold, &p, rules))
+        }
+        // `x < -1 or x > 3` against a union of intervals.
+        (Expr::Set(rels), Expr::Union(_)) | (Expr::Union(_), Expr::Set(rels))
+            if rels.iter().all(|r| matches!(r, Expr::Rel(..))) =>
+        {
+            let parts: Option<Vec<Expr>> = rels.iter().map(as_interval).collect();
+            let union = Expr::Union(parts.unwrap_or_default());
+            let other = if matches!(gold, Expr::Union(_)) { &gold } else { &pred };
+            equal(&union, other, rules)
+        }
+        // `(a, b) = (3, 4)` against `a = 3, b = 4`: by name.
+        (Expr::Rel(Rel::Eq, names, vals), Expr::Set(items))
+        | (Expr::Set(items), Expr::Rel(Rel::Eq, names, vals))
+            if items.iter().all(is_assignment) =>
+        {
+            let (Expr::Tuple(names), Expr::Tuple(vals)) = (names.as_ref(), vals.as_ref()) else {
+                return false;
+            };
+            names.len() == items.len()
+                && names.iter().zip(vals).all(|(n, v)| {
+                    items.iter().any(|item| match item {
+                        Expr::Rel(_, lhs, rhs) => show(lhs) == show(n) && equal(v, rhs, rules),
+                        _ => false,
+                    })
+                })
         }
         // A list of assignments `a = 4, b = 5` against the values `4, 5`, in order.
         (Expr::Set(g), Expr::Set(p) | Expr::Tuple(p))
         | (Expr::Set(p) | Expr::Tuple(p), Expr::Set(g))
-            if g.iter().all(is_assignment) != p.iter().all(is_assignment) =>
+            if g.iter().chain(p.iter()).any(is_assignment) =>
         {
+            if g.iter().all(is_assignment) && p.iter().all(is_assignment) {
+                // Both name their values: match by name, in any order.
+                return unordered(g, p, rules);
+            }
             let (gv, pv) = (values(g), values(p));
-            ordered(&gv, &pv, rules) || unordered(&gv, &pv, rules)
+            let both_lists = matches!((&gold, &pred), (Expr::Set(_), Expr::Set(_)));
+            ordered(&gv, &pv, rules) || (both_lists && unordered(&gv, &pv, rules))
         }
         (Expr::Set(g), Expr::Set(p)) => unordered(g, p, rules),
         (Expr::Set(g), other) | (other, Expr::Set(g)) if g.len() == 1 => equal(&g[0], other, rules),
@@ -166,7 +196,22 @@ fn ordered(g: &[Expr], p: &[Expr], rules: &Rules) -> bool {
     g.len() == p.len() && g.iter().zip(p).all(|(a, b)| equal(a, b, rules))
 }
 
+/// Set members without repeats (`{1, 2, 2}` is `{1, 2}`).
+fn distinct(items: &[Expr]) -> Vec<Expr> {
+    let mut seen = Vec::new();
+    let mut out = Vec::new();
+    for item in items {
+        let key = show(item);
+        if !seen.contains(&key) {
+            seen.push(key);
+            out.push(item.clone());
+        }
+    }
+    out
+}
+
 fn unordered(g: &[Expr], p: &[Expr], rules: &Rules) -> bool {
+    let (g, p) = (&distinct(g)[..], &distinct(p)[..]);
     if g.len() != p.len() || g.len() > 64 {
         return g.len() == p.len() && show(&Expr::Set(g.to_vec())) == show(&Expr::Set(p.to_vec()));
     }
@@ -183,7 +228,9 @@ fn scalars_equal(g: &Expr, p: &Expr, rules: &Rules) -> bool {
         return true;
     }
     if let (Some(a), Some(b)) = (exact(g), exact(p)) {
-        if a == b {
+        // A percent sign is ignored on the gold (`12.5%` = 12.5) and between whole numbers
+        // (`28` = `28%`); a fractional answer given as a percent must be the gold / 100.
+        if a == b && (is_percent(g) == is_percent(p) || is_percent(g) || a.is_integer()) {
             return true;
         }
         if rules.percent_is_fraction && percent_variants(g, p, &a, &b) {
@@ -195,6 +242,14 @@ fn scalars_equal(g: &Expr, p: &Expr, rules: &Rules) -> bool {
             (_, Some(d)) if d >= MIN_ROUNDED_DECIMALS => rounds_to(&a, &b, d),
             _ => false,
         };
+    }
+    // Too large to evaluate: powers with the same exact base and exponent are equal.
+    if let (Expr::Pow(gb, ge), Expr::Pow(pb, pe)) = (g, p)
+        && let (Some(gb), Some(pb)) = (exact(gb), exact(pb))
+        && gb == pb
+        && let (Some(ge), Some(pe)) = (exact(ge), exact(pe))
+    {
+        return ge == pe;
     }
     let mut names = Vec::new();
     symbols(g, &mut names);
@@ -232,8 +287,16 @@ fn close(a: C, b: C, tolerance: f64, precision: Option<u32>) -> bool {
 
 fn percent_variants(g: &Expr, p: &Expr, a: &BigRational, b: &BigRational) -> bool {
     let hundred = BigRational::from_integer(100.into());
-    (matches!(g, Expr::Percent(_)) && *b == a / &hundred)
-        || (matches!(p, Expr::Percent(_)) && *a == b / &hundred)
+    let (gp, pp) = (is_percent(g), is_percent(p));
+    (gp && !pp && *b == a / &hundred) || (pp && !gp && *a == b / &hundred)
+}
+
+fn is_percent(e: &Expr) -> bool {
+    match e {
+        Expr::Percent(_) => true,
+        Expr::Neg(a) => is_percent(a),
+        _ => false,
+    }
 }
 
 /// Decimal places of a number written with a decimal point (possibly negated or in percent).

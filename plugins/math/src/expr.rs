@@ -290,6 +290,9 @@ impl Parser<'_> {
                 factor = Expr::Div(Box::new(factor), Box::new(rhs));
             } else if let Some(mixed) = self.mixed_number(&factor)? {
                 factor = mixed;
+            } else if self.is_cmd(&["percent"]) {
+                self.pos += 1;
+                factor = Expr::Percent(Box::new(factor));
             } else if self.starts_primary() {
                 let rhs = self.power()?;
                 factor = mul(factor, rhs);
@@ -561,7 +564,8 @@ impl Parser<'_> {
             "inf" | "infty" | "oo" => Expr::Inf,
             "sqrt" | "sin" | "cos" | "tan" | "cot" | "sec" | "csc" | "arcsin" | "arccos"
             | "arctan" | "sinh" | "cosh" | "tanh" | "log" | "ln" | "exp" | "abs" => {
-                let arg = self.power()?;
+                // `sin(x)**3`: a call binds tighter than the power that follows it.
+                let arg = if self.is_op("(") { self.primary()? } else { self.power()? };
                 Expr::Func(word.to_owned(), Box::new(arg))
             }
             w if w.starts_with("word:") => {
@@ -637,11 +641,28 @@ impl Parser<'_> {
                 } else {
                     None
                 };
-                let arg = self.power()?;
-                let f = Expr::Func(cmd.to_owned(), Box::new(arg));
+                // `\log_2 8`: a base.
+                let base =
+                    if cmd == "log" && self.eat_op("_") { Some(self.primary()?) } else { None };
+                let mut arg = self.power()?;
+                // `\cos 2x` is cos(2x).
+                if matches!(arg, Expr::Num(..))
+                    && matches!(self.peek(), Some(Tok::Ident(w)) if w.len() == 1)
+                {
+                    arg = mul(arg, self.power()?);
+                }
+                let inverse = matches!(&power, Some(Expr::Neg(one)) if **one == int(1));
+                let name = if inverse { format!("arc{cmd}") } else { cmd.to_owned() };
+                let f = match base {
+                    Some(b) => Expr::Div(
+                        Box::new(Expr::Func("ln".into(), Box::new(arg))),
+                        Box::new(Expr::Func("ln".into(), Box::new(b))),
+                    ),
+                    None => Expr::Func(name, Box::new(arg)),
+                };
                 Ok(match power {
-                    Some(p) => Expr::Pow(Box::new(f), Box::new(p)),
-                    None => f,
+                    Some(p) if !inverse => Expr::Pow(Box::new(f), Box::new(p)),
+                    _ => f,
                 })
             }
             "left" | "right" | "big" | "Big" | "bigl" | "bigr" | "Bigl" | "Bigr" => {
@@ -662,6 +683,14 @@ impl Parser<'_> {
             }
             "text" | "textbf" | "mathrm" | "mathbf" | "mathit" | "textit" | "boldsymbol"
             | "mbox" | "operatorname" | "displaystyle" | "mathbb" => {
+                // `\mathbb{R}`: the whole real line.
+                if cmd == "mathbb"
+                    && matches!(self.toks.get(self.pos + 1), Some(Tok::Ident(r)) if r == "R")
+                {
+                    self.pos += 3;
+                    let (lo, hi) = (Expr::Neg(Box::new(Expr::Inf)), Expr::Inf);
+                    return Ok(Expr::Interval(Box::new(lo), Box::new(hi), false, false));
+                }
                 if cmd == "displaystyle" {
                     return self.primary();
                 }

@@ -68,8 +68,7 @@ fn boxed(text: &str) -> Option<String> {
     let mut parts = vec![last];
     while let Some((s, end, body)) = boxes.last().cloned() {
         let between = &text[end..start];
-        let joiner = between.trim_matches(|c: char| c.is_whitespace() || c == '$' || c == ',');
-        if joiner.is_empty() || joiner == "and" {
+        if joins(between) {
             parts.insert(0, body);
             start = s;
             boxes.pop();
@@ -78,7 +77,25 @@ fn boxed(text: &str) -> Option<String> {
         }
     }
     parts.dedup();
-    non_empty(&parts.join(", "))
+    let joined = parts.join(", ");
+    // `\boxed{\boxed{100}}`: the innermost box.
+    if joined.contains("\\boxed") || joined.contains("\\fbox") {
+        return boxed(&joined).or_else(|| non_empty(&joined));
+    }
+    non_empty(&joined)
+}
+
+/// Whether the text between two boxes makes them one answer: nothing, punctuation, spacing,
+/// or a few words ending in "and"/"or" (`\boxed{1} papers and \boxed{2} bins`).
+fn joins(between: &str) -> bool {
+    let mut text = between.to_owned();
+    for noise in
+        ["\\qquad", "\\quad", "\\text{", "\\mbox{", "\\,", "\\;", "}", "$", ",", ";", "\\(", "\\)"]
+    {
+        text = text.replace(noise, " ");
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words.is_empty() || (words.len() <= 3 && matches!(words.last(), Some(&"and" | &"or")))
 }
 
 /// Byte offset of the `}` closing an already-opened brace in `body`.

@@ -182,7 +182,6 @@ fn number(chars: &[char], start: usize) -> (Tok, usize) {
             |from: usize| (from..from + 3).all(|k| chars.get(k).is_some_and(char::is_ascii_digit));
         if ok
             && !int.is_empty()
-            && int.len() <= 3 * 4
             && digits(i + skip)
             && !chars.get(i + skip + 3).is_some_and(char::is_ascii_digit)
         {

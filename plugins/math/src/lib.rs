@@ -49,7 +49,7 @@ impl Default for Config {
 /// Removes presentation that carries no value: `\left`/`\right`, spacing, `\text{…}` words
 /// (units), degree marks, dollar signs, trailing periods, `\displaystyle`.
 pub fn clean(answer: &str) -> String {
-    let mut s = answer.trim().to_owned();
+    let mut s = answer.trim().replace(",\\! ", ",").replace(",\\!", ",");
     for (from, to) in [
         ("\\left", ""),
         ("\\right", ""),
@@ -79,7 +79,13 @@ pub fn clean(answer: &str) -> String {
         unwrapped = unwrap_text(&s, true);
     }
     let s = unwrapped.trim().trim_end_matches('.').trim();
-    let s = s.trim_matches(|c| c == '$' || c == '*').trim();
+    let s = s.trim_matches(|c: char| c == '$' || c == '*' || c.is_whitespace());
+    let s = s.trim_end_matches(['/', '*', '^']).trim();
+    if let Some(n) = number_word(s) {
+        return n.to_string();
+    }
+    let repeating = repeating_decimal(s);
+    let s = repeating.as_deref().unwrap_or(s);
     // A multiple-choice letter in parentheses: `(C)` is `C`.
     match s.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
         Some(letter) if letter.len() == 1 && letter.chars().all(|c| c.is_ascii_uppercase()) => {
@@ -87,6 +93,58 @@ pub fn clean(answer: &str) -> String {
         }
         _ => s.to_owned(),
     }
+}
+
+/// A number written as one English word (`five`, `twelve`).
+fn number_word(s: &str) -> Option<u32> {
+    const WORDS: [&str; 21] = [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+    ];
+    let word = s.trim_start_matches("\\text{").trim_end_matches('}').trim().to_lowercase();
+    WORDS.iter().position(|w| *w == word).map(|n| n as u32)
+}
+
+/// `0.1\overline{6}` as the fraction it denotes, `(16 - 1)/90`.
+fn repeating_decimal(s: &str) -> Option<String> {
+    let (head, rest) = s.split_once("\\overline{")?;
+    let (cycle, tail) = rest.split_once('}')?;
+    let (int, frac) = head.split_once('.')?;
+    let digits = |t: &str| t.chars().all(|c| c.is_ascii_digit());
+    if !tail.trim().is_empty()
+        || !digits(int)
+        || !digits(frac)
+        || cycle.is_empty()
+        || !digits(cycle)
+    {
+        return None;
+    }
+    if int.len() + frac.len() + cycle.len() > 30 {
+        return None;
+    }
+    let all: u128 = format!("{int}{frac}{cycle}").parse().ok()?;
+    let prefix: u128 = format!("{int}{frac}").parse().ok()?;
+    let den = (10u128.pow(cycle.len() as u32) - 1) * 10u128.pow(frac.len() as u32);
+    Some(format!("{}/{den}", all - prefix))
 }
 
 /// `\text{13}` → `13`; `\text{ cm}` → nothing unless `keep_words`; `\mathrm{e}` → `e`.
@@ -109,11 +167,19 @@ fn unwrap_text(s: &str, keep_words: bool) -> String {
         let inner = body[..end].trim();
         let is_prose = inner.split_whitespace().count() > 1
             || inner.chars().filter(|c| c.is_alphabetic()).count() > 1;
+        rest = &body[end + 1..];
         if keep_words || !is_prose || inner.chars().any(|c| c.is_ascii_digit()) {
             out.push_str(inner);
+        } else {
+            // A unit's power goes with it: `\mbox{ cm}^2`.
+            for power in ["^{2}", "^{3}", "^2", "^3"] {
+                if let Some(after) = rest.strip_prefix(power) {
+                    rest = after;
+                    break;
+                }
+            }
         }
         out.push(' ');
-        rest = &body[end + 1..];
     }
     out.push_str(rest);
     out
@@ -138,6 +204,11 @@ fn same_text(gold: &str, answer: &str) -> bool {
     }
     let wordy = g.chars().filter(|c| c.is_alphabetic()).count() >= 2 && !g.contains('\\');
     wordy && g.to_lowercase() == a.to_lowercase()
+}
+
+/// Whether an answer trails off (`1, 2, 3, …`): never equal to a finite list.
+fn ellipsis(s: &str) -> bool {
+    ["...", "\\ldots", "\\cdots", "\\dots", "…"].iter().any(|e| s.contains(e))
 }
 
 /// Parses an answer after cleaning it.
@@ -174,12 +245,16 @@ pub fn reward(sample: &Sample, config: &Config) -> Outcome {
         float_tolerance: config.float_tolerance,
         percent_is_fraction: config.percent_is_fraction,
     };
+    // Hexadecimal and similar codes are text, not products of digits and letters.
+    let textual = |t: &str| clean(t).starts_with("0x");
+    let gold = if textual(&gold_text) || textual(&answer) { None } else { gold };
     let (equal, parse_ok) = match (gold, parse(&answer)) {
         (Some(g), Ok(p)) => (compare::equal(&g, &p, &rules), true),
         // Unparseable on either side: only the same text after cleaning is equal.
         (_, parsed) => (same_text(&gold_text, &answer), parsed.is_ok()),
     };
-    let equal = equal || same_text(&gold_text, &answer);
+    let equal =
+        (equal || same_text(&gold_text, &answer)) && ellipsis(&gold_text) == ellipsis(&answer);
     let value = f64::from(u8::from(equal));
     let shown: String = answer.chars().take(60).collect();
     Score::new(value)
@@ -225,6 +300,11 @@ mod tests {
         assert!(eq("2 1/4", "9/4"));
         assert!(eq("1 000", "1000"));
         assert!(!eq("419/533", "0.786"));
+        assert!(eq("\\frac{1}{3}", "0.\\overline{3}"));
+        assert!(eq("\\frac{5}{3}", "1.\\overline{6}"));
+        assert!(eq("5", "five"));
+        assert!(!eq("40\\%", "0.4\\%"));
+        assert!(eq("\\frac{100}{3}\\%", "33\\frac{1}{3}\\%"));
         assert!(eq("1.6e-21", "1.6 \\times 10^{-21}"));
         assert!(eq("-3", "- 3"));
     }
