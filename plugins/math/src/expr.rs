@@ -151,6 +151,8 @@ impl Parser<'_> {
         let mut items = vec![self.relation()?];
         loop {
             if self.eat_op(",") || self.eat_op(";") || self.eat_word("and") || self.eat_word("or") {
+                // `19, 46, and 82`: separators may repeat.
+                while self.eat_op(",") || self.eat_word("and") || self.eat_word("or") {}
                 if self.at_end() {
                     break;
                 }

@@ -25,7 +25,7 @@ pub fn answer(completion: &str, mode: Mode) -> Option<String> {
             .or_else(|| tagged(text, "answer"))
             .or_else(|| phrase(text))
             .or_else(|| bold(text))
-            .or_else(|| math_span(text))
+            .or_else(|| math_span_or_later_number(text))
             .or_else(|| short(text))
             .or_else(|| last_number(text)),
     }
@@ -145,6 +145,14 @@ fn phrase(text: &str) -> Option<String> {
     let line = line.trim().trim_end_matches('.').trim();
     let line = line.trim_start_matches(':').trim();
     let line = line.strip_prefix("**").and_then(|l| l.strip_suffix("**")).unwrap_or(line);
+    // "Final Answer: The largest $n$ is 34.": a sentence, so look inside it.
+    let words =
+        line.split_whitespace().filter(|w| w.len() >= 3 && w.chars().all(char::is_alphabetic));
+    if words.count() >= 2 {
+        return math_span_or_later_number(line)
+            .or_else(|| last_number(line))
+            .or_else(|| non_empty(line));
+    }
     non_empty(line)
 }
 
@@ -164,10 +172,22 @@ fn math_span(text: &str) -> Option<String> {
         .filter_map(|(open, close)| {
             let end = text.rfind(close)?;
             let start = text[..end].rfind(open)? + open.len();
-            (start <= end).then(|| (end, text[start..end].to_owned()))
+            let inner = non_empty(&text[start..end])?;
+            Some((end, inner))
         })
         .max_by_key(|(end, _)| *end)
-        .and_then(|(_, s)| non_empty(&s))
+        .map(|(_, s)| s)
+}
+
+/// The last math span, unless a number comes after it ("the largest $n$ is 34").
+fn math_span_or_later_number(text: &str) -> Option<String> {
+    let span = math_span(text)?;
+    let span_end = text.rfind(span.as_str()).map_or(0, |p| p + span.len());
+    let tail = &text[span_end..];
+    match last_number(tail) {
+        Some(number) if tail.trim_start_matches(['$', ' ']).len() > 1 => Some(number),
+        _ => Some(span),
+    }
 }
 
 /// A short completion is its own answer.

@@ -81,6 +81,8 @@ pub fn clean(answer: &str) -> String {
     let s = unwrapped.trim().trim_end_matches('.').trim();
     let s = s.trim_matches(|c: char| c == '$' || c == '*' || c.is_whitespace());
     let s = s.trim_end_matches(['/', '*', '^']).trim();
+    // `= \frac{10}{9}`: the value of an equation whose left side was cut off.
+    let s = s.strip_prefix('=').map_or(s, str::trim);
     if let Some(n) = number_word(s) {
         return n.to_string();
     }
@@ -168,7 +170,10 @@ fn unwrap_text(s: &str, keep_words: bool) -> String {
         let is_prose = inner.split_whitespace().count() > 1
             || inner.chars().filter(|c| c.is_alphabetic()).count() > 1;
         rest = &body[end + 1..];
-        if keep_words || !is_prose || inner.chars().any(|c| c.is_ascii_digit()) {
+        if matches!(inner, "and" | "or" | "," | ", and" | "and/or") {
+            // `6 \text{ and } 8`: a list.
+            out.push_str(" , ");
+        } else if keep_words || !is_prose || inner.chars().any(|c| c.is_ascii_digit()) {
             out.push_str(inner);
         } else {
             // A unit's power goes with it: `\mbox{ cm}^2`.
