@@ -32,8 +32,8 @@ const POINTS: [[f64; 4]; 4] = [
 ];
 
 /// Decimal places from which a written decimal stands for any value that rounds to it
-/// (`0.3333` for 1/3); fewer places (`0.786` for 419/533) must be exact.
-const MIN_ROUNDED_DECIMALS: u32 = 4;
+/// (`0.333333` for 1/3); fewer places (`0.786` for 419/533) must be exact.
+const MIN_ROUNDED_DECIMALS: u32 = 6;
 
 /// Whether `gold` and `pred` denote the same mathematical object.
 pub fn equal(gold: &Expr, pred: &Expr, rules: &Rules) -> bool {
@@ -236,7 +236,7 @@ fn scalars_equal(g: &Expr, p: &Expr, rules: &Rules) -> bool {
         if rules.percent_is_fraction && percent_variants(g, p, &a, &b) {
             return true;
         }
-        // Stated precision: `0.333333` for 1/3, `33.3` for 100/3.
+        // Stated precision: `0.333333` stands for 1/3.
         return match (decimals(g), decimals(p)) {
             (Some(d), _) if d >= MIN_ROUNDED_DECIMALS => rounds_to(&b, &a, d),
             (_, Some(d)) if d >= MIN_ROUNDED_DECIMALS => rounds_to(&a, &b, d),
