@@ -14,11 +14,14 @@ pub struct Rules {
     pub float_tolerance: f64,
     /// Whether `x%` also equals `x/100` (default true; `x%` always equals `x`).
     pub percent_is_fraction: bool,
+    /// Whether a bare list `1, 2` also equals the tuple `(1, 2)` (lenient) or only the set
+    /// `{1, 2}` (strict). Default lenient.
+    pub lenient_lists: bool,
 }
 
 impl Default for Rules {
     fn default() -> Self {
-        Self { float_tolerance: 1e-9, percent_is_fraction: true }
+        Self { float_tolerance: 1e-9, percent_is_fraction: true, lenient_lists: true }
     }
 }
 
@@ -107,6 +110,9 @@ pub fn equal(gold: &Expr, pred: &Expr, rules: &Rules) -> bool {
         (Expr::Set(g), other) | (other, Expr::Set(g)) if g.len() == 1 => equal(&g[0], other, rules),
         (Expr::Union(g), Expr::Union(p)) => unordered(g, p, rules),
         (Expr::Tuple(g), Expr::Tuple(p)) => ordered(g, p, rules),
+        (Expr::Set(g), Expr::Tuple(p)) | (Expr::Tuple(p), Expr::Set(g)) if rules.lenient_lists => {
+            ordered(g, p, rules)
+        }
         (Expr::Tuple(t), Expr::Interval(a, b, false, false))
         | (Expr::Interval(a, b, false, false), Expr::Tuple(t)) => {
             t.len() == 2 && equal(&t[0], a, rules) && equal(&t[1], b, rules)

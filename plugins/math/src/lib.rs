@@ -33,6 +33,20 @@ pub struct Config {
     pub float_tolerance: f64,
     /// Whether `x%` also equals `x/100` (default true: `28%` equals both 28 and 0.28).
     pub percent_is_fraction: bool,
+    /// Sets: `lenient` (default) lets a bare list `1, 2` equal the tuple `(1, 2)` in order;
+    /// `strict` keeps lists as sets only.
+    pub sets: SetMode,
+}
+
+/// How bare lists compare with tuples.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SetMode {
+    /// A bare list equals the tuple of the same items in the same order.
+    #[default]
+    Lenient,
+    /// A bare list is a set, never a tuple.
+    Strict,
 }
 
 impl Default for Config {
@@ -42,6 +56,7 @@ impl Default for Config {
             extract: extract::Mode::Auto,
             float_tolerance: rules.float_tolerance,
             percent_is_fraction: rules.percent_is_fraction,
+            sets: SetMode::Lenient,
         }
     }
 }
@@ -249,6 +264,7 @@ pub fn reward(sample: &Sample, config: &Config) -> Outcome {
     let rules = compare::Rules {
         float_tolerance: config.float_tolerance,
         percent_is_fraction: config.percent_is_fraction,
+        lenient_lists: config.sets == SetMode::Lenient,
     };
     // Hexadecimal and similar codes are text, not products of digits and letters.
     let textual = |t: &str| clean(t).starts_with("0x");
@@ -275,7 +291,7 @@ pub fn reward(sample: &Sample, config: &Config) -> Outcome {
 gavel_plugin::export!(
     reward,
     name = "math",
-    config_schema = r#"{"type":"object","additionalProperties":false,"properties":{"extract":{"enum":["auto","boxed","whole"],"default":"auto"},"float_tolerance":{"type":"number","default":1e-9},"percent_is_fraction":{"type":"boolean","default":true}}}"#,
+    config_schema = r#"{"type":"object","additionalProperties":false,"properties":{"extract":{"enum":["auto","boxed","whole"],"default":"auto"},"float_tolerance":{"type":"number","default":1e-9},"percent_is_fraction":{"type":"boolean","default":true},"sets":{"enum":["lenient","strict"],"default":"lenient"}}}"#,
     reference_schema = r#"{"type":"object","required":["answer"],"properties":{"answer":{"type":["string","number"]}}}"#,
 );
 
@@ -342,6 +358,15 @@ mod tests {
             "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}",
             "\\begin{bmatrix}1&2\\\\3&4\\end{bmatrix}"
         ));
+    }
+
+    #[test]
+    fn set_modes() {
+        let (list, tuple) = (parse("1, 2").unwrap(), parse("(1, 2)").unwrap());
+        assert!(compare::equal(&list, &tuple, &compare::Rules::default()));
+        let strict = compare::Rules { lenient_lists: false, ..compare::Rules::default() };
+        assert!(!compare::equal(&list, &tuple, &strict));
+        assert!(!compare::equal(&parse("2, 1").unwrap(), &tuple, &compare::Rules::default()));
     }
 
     #[test]
