@@ -93,37 +93,22 @@ pub fn lex(text: &str) -> Vec<Tok> {
             i = j;
         } else {
             let rest: String = chars[i..(i + 2).min(chars.len())].iter().collect();
+            // Unicode spellings of operators, constants and functions.
             let symbol = match c {
-                '×' | '·' => Some("*"),
-                '÷' => Some("/"),
-                '≤' => Some("<="),
-                '≥' => Some(">="),
-                '≠' => Some("!="),
-                '−' | '–' => Some("-"),
-                '%' => {
-                    toks.push(Tok::Cmd("percent".into()));
-                    i += 1;
-                    continue;
-                }
-                'π' => {
-                    toks.push(Tok::Ident("pi".into()));
-                    i += 1;
-                    continue;
-                }
-                '∞' => {
-                    toks.push(Tok::Ident("inf".into()));
-                    i += 1;
-                    continue;
-                }
-                '√' => {
-                    toks.push(Tok::Ident("sqrt".into()));
-                    i += 1;
-                    continue;
-                }
+                '×' | '·' => Some(Tok::Op("*")),
+                '÷' => Some(Tok::Op("/")),
+                '≤' => Some(Tok::Op("<=")),
+                '≥' => Some(Tok::Op(">=")),
+                '≠' => Some(Tok::Op("!=")),
+                '−' | '–' => Some(Tok::Op("-")),
+                '%' => Some(Tok::Cmd("percent".into())),
+                'π' => Some(Tok::Ident("pi".into())),
+                '∞' => Some(Tok::Ident("inf".into())),
+                '√' => Some(Tok::Ident("sqrt".into())),
                 _ => None,
             };
-            if let Some(op) = symbol {
-                toks.push(Tok::Op(op));
+            if let Some(tok) = symbol {
+                toks.push(tok);
                 i += 1;
             } else if let Some(op) = OPS.iter().find(|op| op.len() == 2 && rest == **op) {
                 toks.push(Tok::Op(op));
