@@ -3,7 +3,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
-const BUNDLED: &[&str] = &["format", "exact", "math"];
+const BUNDLED: &[&str] = &["format", "exact", "math", "toolcall"];
 
 fn main() {
     let plugins = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

@@ -7,3 +7,4 @@ mod contract;
 mod imports;
 mod math;
 mod scheduling;
+mod toolcall;

@@ -53,6 +53,14 @@ impl Outcome {
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::Invalid(message.into())
     }
+
+    /// The reward of a scored outcome (for tests of plugin functions).
+    pub fn reward(&self) -> Option<f64> {
+        match self {
+            Self::Scored(score) => Some(score.value),
+            _ => None,
+        }
+    }
 }
 
 impl From<Score> for Outcome {

@@ -1,0 +1,75 @@
+//! A tool call, whatever dialect it was written in.
+
+use gavel_plugin::serde_json::{Map, Value};
+
+/// One call: a function name and its arguments by name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    /// The function's name, as written (`math.sqrt`, `get_weather`).
+    pub name: String,
+    /// Arguments by name.
+    pub args: Map<String, Value>,
+}
+
+impl Call {
+    /// Reads `{"name": …, "arguments"|"parameters": {…} | "<json>"}`, an OpenAI
+    /// `{"type": "function", "function": {…}}` item, or BFCL's decoded `{name: {args}}`.
+    pub fn from_json(value: &Value) -> Result<Self, String> {
+        let Value::Object(obj) = value else {
+            return Err(format!("a call must be a JSON object, got {}", kind(value)));
+        };
+        if let Some(function) = obj.get("function") {
+            return Self::from_json(function);
+        }
+        if let Some(name) = obj.get("name") {
+            let Value::String(name) = name else {
+                return Err(format!("a call's name must be a string, got {}", kind(name)));
+            };
+            let args = match obj.get("arguments").or_else(|| obj.get("parameters")) {
+                None | Some(Value::Null) => Map::new(),
+                Some(Value::Object(args)) => args.clone(),
+                Some(Value::String(text)) => {
+                    match gavel_plugin::serde_json::from_str::<Value>(text) {
+                        Ok(Value::Object(args)) => args,
+                        Ok(other) => {
+                            return Err(format!(
+                                "arguments of {name} decode to {}, not an object",
+                                kind(&other)
+                            ));
+                        }
+                        Err(e) => {
+                            return Err(format!("arguments of {name} are not valid JSON: {e}"));
+                        }
+                    }
+                }
+                Some(other) => {
+                    return Err(format!(
+                        "arguments of {name} must be an object, got {}",
+                        kind(other)
+                    ));
+                }
+            };
+            return Ok(Self { name: name.clone(), args });
+        }
+        // BFCL's decoded form: exactly one key, the function name.
+        if obj.len() == 1 {
+            let (name, args) = obj.iter().next().expect("one entry");
+            if let Value::Object(args) = args {
+                return Ok(Self { name: name.clone(), args: args.clone() });
+            }
+        }
+        Err("a call needs a \"name\" (or the {name: {arguments}} form)".into())
+    }
+}
+
+/// The JSON type of a value, for messages.
+pub fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}

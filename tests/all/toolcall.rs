@@ -1,0 +1,98 @@
+//! The bundled `toolcall` plugin through the host: dialects, modes, hostile inputs.
+
+use std::time::{Duration, Instant};
+
+use gavel_core::{Outcome, Sample, Status};
+use gavel_host::{Host, Plugin, PluginSource};
+use gavel_sandbox::WasmLimits;
+use gavel_tests::host;
+use serde_json::{Value, json};
+
+fn toolcall(host: &Host) -> std::sync::Arc<Plugin> {
+    let wasm = gavel_bundled::find("toolcall").expect("toolcall is bundled").wasm;
+    host.load(PluginSource::bytes("toolcall", wasm), WasmLimits::default()).unwrap()
+}
+
+fn check(
+    host: &Host,
+    plugin: &Plugin,
+    completion: &str,
+    reference: Value,
+    config: Value,
+) -> Outcome {
+    let sample = Sample::new("s", completion).with_reference(reference);
+    host.score_batch_blocking(plugin, &[sample], &config).unwrap().remove(0)
+}
+
+fn weather() -> Value {
+    json!({"calls": [{"name": "get_weather", "arguments": {"city": "Berlin", "days": 3}}]})
+}
+
+#[test]
+fn every_dialect_scores_the_same_call() {
+    let (host, _cache) = host();
+    let plugin = toolcall(&host);
+    let dialects = [
+        "[get_weather(city='Berlin', days=3)]",
+        "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Berlin\", \"days\": 3}}\n</tool_call>",
+        r#"{"tool_calls": [{"type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Berlin\", \"days\": 3}"}}]}"#,
+        r#"[{"name": "get_weather", "arguments": {"city": "Berlin", "days": 3.0}}]"#,
+    ];
+    for completion in dialects {
+        assert_eq!(
+            check(&host, &plugin, completion, weather(), json!({})).reward(),
+            Some(1.0),
+            "{completion}"
+        );
+    }
+    let wrong = check(&host, &plugin, "[get_weather(city='Paris', days=3)]", weather(), json!({}));
+    let Outcome::Scored(score) = wrong else { panic!("{wrong:?}") };
+    assert!(score.value > 0.0 && score.value < 1.0);
+    assert!(score.explanation.unwrap().contains("`city` is \"Paris\", expected \"Berlin\""));
+}
+
+#[test]
+fn toolrl_mode_has_format_and_correctness() {
+    let (host, _cache) = host();
+    let plugin = toolcall(&host);
+    let completion = "<think>look it up</think>\n<tool_call>\n{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Berlin\", \"days\": 3}}\n</tool_call>";
+    let Outcome::Scored(score) =
+        check(&host, &plugin, completion, weather(), json!({"mode": "toolrl"}))
+    else {
+        panic!()
+    };
+    assert_eq!(score.value, 4.0);
+    assert_eq!(score.components, [("format".to_owned(), 1.0), ("correctness".to_owned(), 3.0)]);
+}
+
+#[test]
+fn hostile_inputs_get_a_clear_outcome_within_the_deadline() {
+    let (host, _cache) = host();
+    let plugin = toolcall(&host);
+    let deadline = Duration::from_millis(WasmLimits::default().deadline_ms);
+    let nested = format!("[get_weather(city={}1{})]", "[".repeat(5_000), "]".repeat(5_000));
+    let nested_json = format!(
+        "<tool_call>{{\"name\": \"f\", \"arguments\": {{\"x\": {}1{}}}}}</tool_call>",
+        "[".repeat(5_000),
+        "]".repeat(5_000)
+    );
+    let many = format!("[{}]", vec!["get_weather(city='Berlin', days=3)"; 5_000].join(", "));
+    let bad_escape =
+        r#"<tool_call>{"name": "get_weather", "arguments": {"city": "\udc80Berlin"}}</tool_call>"#;
+    let huge = "x".repeat(10 << 20);
+    for completion in
+        [nested.as_str(), nested_json.as_str(), many.as_str(), bad_escape, huge.as_str()]
+    {
+        let started = Instant::now();
+        let outcome = check(&host, &plugin, completion, weather(), json!({}));
+        assert!(started.elapsed() < deadline, "{:.40}: {:?}", completion, started.elapsed());
+        assert!(
+            matches!(outcome.status(), Status::Ok | Status::Invalid),
+            "{:.40}: {outcome:?}",
+            completion
+        );
+        assert_ne!(outcome.reward(), Some(1.0), "{:.40}", completion);
+    }
+    let huge_outcome = check(&host, &plugin, &huge, weather(), json!({}));
+    assert!(huge_outcome.message().unwrap().contains("input cap"), "{huge_outcome:?}");
+}
