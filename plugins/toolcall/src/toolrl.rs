@@ -40,10 +40,7 @@ fn strs(v: &[String]) -> Vec<&str> {
 /// authors' failure rule: a prediction their code cannot read (not an object, no `name`, or a
 /// same-named call without a `parameters` object) gives −3.
 pub fn correctness(gold: &[Call], pred: &[Value]) -> f64 {
-    match try_correctness(gold, pred) {
-        Some(score) => score,
-        None => -3.0,
-    }
+    try_correctness(gold, pred).unwrap_or(-3.0)
 }
 
 fn try_correctness(gold: &[Call], pred: &[Value]) -> Option<f64> {
