@@ -96,3 +96,51 @@ fn hostile_inputs_get_a_clear_outcome_within_the_deadline() {
     let huge_outcome = check(&host, &plugin, &huge, weather(), json!({}));
     assert!(huge_outcome.message().unwrap().contains("input cap"), "{huge_outcome:?}");
 }
+
+#[test]
+fn toolrl_mode_reproduces_the_authors_values() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/toolrl/cases.jsonl");
+    let cases: Vec<Value> = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(cases.len() >= 500);
+    let samples: Vec<Sample> = cases
+        .iter()
+        .map(|c| {
+            Sample::new(c["id"].as_str().unwrap(), c["completion"].as_str().unwrap())
+                .with_reference(c["reference"].clone())
+        })
+        .collect();
+    let (host, _cache) = host();
+    let plugin = toolcall(&host);
+    let outcomes =
+        host.score_batch_blocking(&plugin, &samples, &json!({"mode": "toolrl"})).unwrap();
+    let mut mismatches = Vec::new();
+    for (case, outcome) in cases.iter().zip(&outcomes) {
+        let Outcome::Scored(score) = outcome else { panic!("{}: {outcome:?}", case["id"]) };
+        let component = |name: &str| score.components.iter().find(|(n, _)| n == name).unwrap().1;
+        let (format, correctness) =
+            (case["format"].as_f64().unwrap(), case["correctness"].as_f64().unwrap());
+        if (component("format") - format).abs() > 1e-9
+            || (component("correctness") - correctness).abs() > 1e-9
+        {
+            mismatches.push(format!(
+                "{} ({}, {}): ours {}/{}, authors {format}/{correctness}",
+                case["id"],
+                case["mutation"],
+                case["shape"],
+                component("format"),
+                component("correctness")
+            ));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} differ:\n{}",
+        mismatches.len(),
+        cases.len(),
+        mismatches.join("\n")
+    );
+}
