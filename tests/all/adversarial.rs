@@ -17,6 +17,16 @@ fn limits() -> WasmLimits {
 /// Runs `completion` through `guest`, checks the time bound, and returns the outcome after
 /// checking that the host still scores a normal sample with the same plugin and another one.
 fn attack(host: &Host, guest: &str, limits: WasmLimits, completion: &str) -> Outcome {
+    attack_timed(host, guest, limits, completion).0
+}
+
+/// [`attack`], also returning how long the adversarial call itself took.
+fn attack_timed(
+    host: &Host,
+    guest: &str,
+    limits: WasmLimits,
+    completion: &str,
+) -> (Outcome, Duration) {
     let deadline = Duration::from_millis(limits.deadline_ms);
     let plugin = load(host, guest, limits);
     let started = Instant::now();
@@ -28,7 +38,7 @@ fn attack(host: &Host, guest: &str, limits: WasmLimits, completion: &str) -> Out
     assert_eq!(after[0].reward(), Some(1.0), "{guest}: next call on the same plugin: {after:?}");
     let trivial = load(host, "trivial", WasmLimits::default());
     assert_eq!(score(host, &trivial, &["abc"])[0].reward(), Some(3.0));
-    outcome
+    (outcome, elapsed)
 }
 
 #[test]
@@ -43,12 +53,11 @@ fn infinite_loop_hits_the_deadline() {
 fn infinite_loop_runs_out_of_fuel() {
     let (host, _cache) = host();
     let limits = WasmLimits { fuel_per_sample: 5_000_000, deadline_ms: 10_000, ..limits() };
-    let started = Instant::now();
-    let outcome = attack(&host, "spin", limits, "spin");
+    let (outcome, elapsed) = attack_timed(&host, "spin", limits, "spin");
     assert!(matches!(outcome, Outcome::Timeout { kind: TimeoutKind::Fuel, .. }), "{outcome:?}");
     assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "fuel stops the guest long before the deadline"
+        elapsed < Duration::from_secs(2),
+        "fuel stops the guest long before the deadline: {elapsed:?}"
     );
 }
 
