@@ -17,6 +17,7 @@
 //! `toolrl`), never an error, with the reason in the explanation.
 #![deny(missing_docs)]
 
+pub mod bfcl;
 pub mod call;
 pub mod parse;
 pub mod partial;
@@ -41,6 +42,8 @@ pub enum Mode {
     Partial,
     /// ToolRL's format + correctness reward.
     Toolrl,
+    /// BFCL's AST-checker verdict (Python).
+    Bfcl,
 }
 
 /// The plugin's config.
@@ -96,8 +99,55 @@ fn gold(reference: &Value) -> Result<(Vec<Call>, bool), Outcome> {
     Ok((calls, response))
 }
 
+/// `bfcl` mode: BFCL's verdict for the reference `{"functions", "possible_answer",
+/// "language", "category"}` (category defaults to `parallel` when there are several possible
+/// answers, else `simple`).
+fn bfcl_reward(sample: &Sample) -> Outcome {
+    let reference = &sample.reference;
+    if reference.is_null() {
+        return Outcome::not_applicable("the sample has no reference");
+    }
+    let (Some(functions), Some(possible)) = (
+        reference.get("functions").and_then(Value::as_array),
+        reference.get("possible_answer").and_then(Value::as_array),
+    ) else {
+        return Outcome::invalid(
+            "bfcl mode needs reference.functions and reference.possible_answer lists",
+        );
+    };
+    let language = reference.get("language").and_then(Value::as_str).unwrap_or("python");
+    if language != "python" {
+        return Outcome::invalid(format!(
+            "bfcl mode checks Python calls; language {language:?} is not supported yet"
+        ));
+    }
+    let category = reference
+        .get("category")
+        .and_then(Value::as_str)
+        .unwrap_or(if possible.len() > 1 { "parallel" } else { "simple" });
+    let calls = match parse::calls(&sample.completion) {
+        Ok(calls) => calls,
+        Err(reason) => {
+            return Score::new(0.0).with("valid", 0.0).with("parsed", 0.0).because(reason).into();
+        }
+    };
+    let verdict = bfcl::check(functions, &calls, possible, category);
+    if verdict.error_type == Some("reference") {
+        return Outcome::invalid(format!("reference: {}", verdict.error.unwrap_or_default()));
+    }
+    let value = f64::from(u8::from(verdict.valid));
+    let why = match (verdict.error_type, verdict.error) {
+        (Some(kind), Some(error)) => format!("{kind}: {error}"),
+        _ => "valid".to_owned(),
+    };
+    Score::new(value).with("valid", value).with("parsed", 1.0).because(why).into()
+}
+
 /// Scores one completion.
 pub fn reward(sample: &Sample, config: &Config) -> Outcome {
+    if config.mode == Mode::Bfcl {
+        return bfcl_reward(sample);
+    }
     let (gold, has_response) = match gold(&sample.reference) {
         Ok(gold) => gold,
         Err(outcome) => return outcome,
@@ -135,6 +185,7 @@ pub fn reward(sample: &Sample, config: &Config) -> Outcome {
                 .because(explanation)
                 .into()
         }
+        Mode::Bfcl => unreachable!("handled above"),
         Mode::Toolrl => {
             let format = toolrl::format(&sample.completion, !gold.is_empty(), has_response);
             let (correctness, why) = if gold.is_empty() {
@@ -160,7 +211,7 @@ pub fn reward(sample: &Sample, config: &Config) -> Outcome {
 gavel_plugin::export!(
     reward,
     name = "toolcall",
-    config_schema = r#"{"type":"object","additionalProperties":false,"properties":{"mode":{"enum":["partial","toolrl"],"default":"partial"},"weights":{"type":"object","properties":{"name":{"type":"number","default":0.2},"keys":{"type":"number","default":0.3},"values":{"type":"number","default":0.5},"extra":{"type":"number","default":0.5}}},"strings_as_values":{"type":"boolean","default":true},"loose_strings":{"type":"boolean","default":false}}}"#,
+    config_schema = r#"{"type":"object","additionalProperties":false,"properties":{"mode":{"enum":["partial","toolrl","bfcl"],"default":"partial"},"weights":{"type":"object","properties":{"name":{"type":"number","default":0.2},"keys":{"type":"number","default":0.3},"values":{"type":"number","default":0.5},"extra":{"type":"number","default":0.5}}},"strings_as_values":{"type":"boolean","default":true},"loose_strings":{"type":"boolean","default":false}}}"#,
     reference_schema = r#"{"type":"object","required":["calls"],"properties":{"calls":{"type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string"},"arguments":{"type":"object"},"parameters":{"type":"object"}}}},"response":{"type":"string"}}}"#,
 );
 

@@ -1,0 +1,496 @@
+//! `bfcl` mode: the Berkeley Function Calling Leaderboard's AST checker (bfcl-eval's
+//! `ast_checker`), for Python: 1 when the calls are valid for the function docs and possible
+//! answers, 0 otherwise, with BFCL's `error_type`.
+//!
+//! Rules, in BFCL's order: the call count (exactly one for simple and multiple, the gold count
+//! for parallel, matched order-free and greedily in gold order); the function name; required
+//! parameters; no parameter outside the doc and the possible answer; Python types
+//! (`integer` → int, `float` → float with ints accepted, `boolean`, `string`, `array`/`tuple` →
+//! list with one level of item types, `dict`; a value of the possible answers' type is taken as
+//! a variable name); values against the possible answers (strings after BFCL's
+//! standardisation, lists elementwise and in order, dicts key by key, others with Python's
+//! `==`); omitted parameters must be marked optional with `""`.
+
+use gavel_plugin::serde_json::{Map, Value};
+
+use crate::call::Call;
+use crate::value::{python_eq, standardize};
+
+/// BFCL's verdict on one completion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// Whether the calls are valid.
+    pub valid: bool,
+    /// BFCL's error type, such as `value_error:string`, when not valid.
+    pub error_type: Option<&'static str>,
+    /// What was wrong.
+    pub error: Option<String>,
+}
+
+impl Verdict {
+    fn ok() -> Self {
+        Self { valid: true, error_type: None, error: None }
+    }
+
+    fn fail(error_type: &'static str, error: impl Into<String>) -> Self {
+        Self { valid: false, error_type: Some(error_type), error: Some(error.into()) }
+    }
+}
+
+/// A Python type as BFCL's checker sees a JSON-decoded value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ty {
+    Str,
+    Int,
+    Float,
+    Bool,
+    List,
+    Dict,
+    None,
+}
+
+fn ty(v: &Value) -> Ty {
+    match v {
+        Value::String(_) => Ty::Str,
+        Value::Number(n) if n.is_f64() => Ty::Float,
+        Value::Number(_) => Ty::Int,
+        Value::Bool(_) => Ty::Bool,
+        Value::Array(_) => Ty::List,
+        Value::Object(_) => Ty::Dict,
+        Value::Null => Ty::None,
+    }
+}
+
+fn doc_type(name: &str) -> Option<Ty> {
+    Some(match name {
+        "string" | "any" => Ty::Str,
+        "integer" => Ty::Int,
+        "float" => Ty::Float,
+        "boolean" => Ty::Bool,
+        "array" | "tuple" => Ty::List,
+        "dict" => Ty::Dict,
+        _ => return None,
+    })
+}
+
+fn is_optional_marker(v: &Value) -> bool {
+    v.as_str() == Some("")
+}
+
+/// The type of the first possible answer that is not the optional marker `""`.
+fn answer_type(options: &[Value]) -> Option<Ty> {
+    options.iter().find(|o| !is_optional_marker(o)).map(ty)
+}
+
+/// Python's `x in options`.
+fn python_in(x: &Value, options: &[Value]) -> bool {
+    options.iter().any(|o| python_eq(x, o))
+}
+
+/// Checks the calls of a completion against BFCL's reference for one test entry.
+pub fn check(functions: &[Value], calls: &[Call], possible: &[Value], category: &str) -> Verdict {
+    if category.contains("parallel") {
+        if calls.len() != possible.len() {
+            return Verdict::fail(
+                "parallel_function_checker_no_order:wrong_count",
+                "Wrong number of functions.",
+            );
+        }
+        let mut matched: Vec<usize> = Vec::new();
+        for (i, answer) in possible.iter().enumerate() {
+            let Some((name, _)) = answer.as_object().and_then(|o| o.iter().next()) else {
+                return Verdict::fail(
+                    "reference",
+                    format!("possible_answer[{i}] is not {{name: {{...}}}}"),
+                );
+            };
+            let doc = find_doc(functions, name);
+            let mut found = false;
+            let mut last = Verdict::ok();
+            for (j, call) in calls.iter().enumerate() {
+                if matched.contains(&j) {
+                    continue;
+                }
+                last = simple(doc, call, answer);
+                if last.valid {
+                    matched.push(j);
+                    found = true;
+                    break;
+                }
+            }
+            if !found {
+                let why = last.error.unwrap_or_default();
+                return Verdict::fail(
+                    "parallel_function_checker_no_order:cannot_find_match",
+                    format!("no call matches possible answer {i} ({name}): {why}"),
+                );
+            }
+        }
+        return Verdict::ok();
+    }
+    if category.contains("multiple") {
+        if calls.len() != possible.len() {
+            return Verdict::fail(
+                "multiple_function_checker:wrong_count",
+                "Wrong number of functions.",
+            );
+        }
+    } else if calls.len() != 1 {
+        return Verdict::fail("simple_function_checker:wrong_count", "Wrong number of functions.");
+    }
+    let Some(answer) = possible.first() else {
+        return Verdict::fail("reference", "possible_answer is empty");
+    };
+    let name = answer.as_object().and_then(|o| o.keys().next()).map(String::as_str).unwrap_or("");
+    let doc =
+        if category.contains("multiple") { find_doc(functions, name) } else { functions.first() };
+    simple(doc, &calls[0], answer)
+}
+
+fn find_doc<'a>(functions: &'a [Value], name: &str) -> Option<&'a Value> {
+    functions.iter().find(|f| f.get("name").and_then(Value::as_str) == Some(name))
+}
+
+/// BFCL's `simple_function_checker`.
+fn simple(doc: Option<&Value>, call: &Call, answer: &Value) -> Verdict {
+    let Some(doc) = doc else {
+        return Verdict::fail("reference", "no function doc for the possible answer");
+    };
+    let Some(possible) =
+        answer.as_object().and_then(|o| o.values().next()).and_then(Value::as_object)
+    else {
+        return Verdict::fail("reference", "possible answer is not {name: {param: [options]}}");
+    };
+    let name = doc.get("name").and_then(Value::as_str).unwrap_or("");
+    let empty = Map::new();
+    let params = doc.pointer("/parameters/properties").and_then(Value::as_object).unwrap_or(&empty);
+    let required: Vec<&str> = doc
+        .pointer("/parameters/required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if call.name != name {
+        return Verdict::fail(
+            "simple_function_checker:wrong_func_name",
+            format!("Function name {name:?} not found in model output (got {:?}).", call.name),
+        );
+    }
+    for param in &required {
+        if !call.args.contains_key(*param) {
+            return Verdict::fail(
+                "simple_function_checker:missing_required",
+                format!("Missing required parameter: {param:?}."),
+            );
+        }
+    }
+    for (param, value) in &call.args {
+        let (Some(detail), Some(options)) =
+            (params.get(param), possible.get(param).and_then(Value::as_array))
+        else {
+            return Verdict::fail(
+                "simple_function_checker:unexpected_param",
+                format!("Unexpected parameter: {param:?}."),
+            );
+        };
+        let type_name = detail.get("type").and_then(Value::as_str).unwrap_or("");
+        let Some(expected) = doc_type(type_name) else {
+            return Verdict::fail("reference", format!("unknown parameter type {type_name:?}"));
+        };
+        let nested = if type_name == "array" || type_name == "tuple" {
+            detail.pointer("/items/type").and_then(Value::as_str).and_then(doc_type)
+        } else {
+            None
+        };
+        // Python converts an int to float where a float is expected.
+        let value = match value {
+            Value::Number(n) if type_name == "float" && !n.is_f64() => n
+                .as_f64()
+                .and_then(gavel_plugin::serde_json::Number::from_f64)
+                .map_or(value.clone(), Value::Number),
+            _ => value.clone(),
+        };
+        let typed = type_check(param, &value, options, type_name, expected, nested);
+        let is_variable = match typed {
+            Ok(is_variable) => is_variable,
+            Err(verdict) => return verdict,
+        };
+        if !is_variable {
+            let checked = match (expected, nested) {
+                (Ty::Dict, _) => Some(dict_check(param, &value, options)),
+                (Ty::List, Some(Ty::Dict)) => Some(list_dict_check(&value, options)),
+                (Ty::Str, _) => Some(string_check(param, &value, options)),
+                (Ty::List, _) => Some(list_check(param, &value, options)),
+                _ => None,
+            };
+            if let Some(verdict) = checked {
+                if !verdict.valid {
+                    return verdict;
+                }
+                continue;
+            }
+        }
+        if !python_in(&value, options) {
+            return Verdict::fail(
+                "value_error:others",
+                format!(
+                    "Invalid value for parameter {param:?}: {value}. Expected one of {}.",
+                    Value::Array(options.clone())
+                ),
+            );
+        }
+    }
+    for (param, options) in possible {
+        let optional = options.as_array().is_some_and(|o| o.iter().any(is_optional_marker));
+        if !call.args.contains_key(param) && !optional {
+            return Verdict::fail(
+                "simple_function_checker:missing_optional",
+                format!("Optional parameter {param:?} not provided and not marked as optional."),
+            );
+        }
+    }
+    Verdict::ok()
+}
+
+/// BFCL's `type_checker`: `Ok(is_variable)` or the type error.
+fn type_check(
+    param: &str,
+    value: &Value,
+    options: &[Value],
+    type_name: &str,
+    expected: Ty,
+    nested: Option<Ty>,
+) -> Result<bool, Verdict> {
+    let options_type = answer_type(options);
+    let is_variable = options_type.is_some_and(|t| t != expected);
+    if ty(value) == expected {
+        let Some(inner) = nested else { return Ok(is_variable) };
+        for option in options {
+            let mut fits = true;
+            if let (Value::Array(option_items), Value::Array(items)) = (option, value) {
+                fits = items
+                    .iter()
+                    .all(|item| type_check(param, item, option_items, "", inner, None).is_ok());
+            }
+            if fits {
+                return Ok(is_variable);
+            }
+        }
+        return Err(Verdict::fail(
+            "type_error:nested",
+            format!(
+                "Nested type checking failed for parameter {param:?}. Expected outer type {type_name} with inner type {inner:?}. Parameter value: {value}."
+            ),
+        ));
+    }
+    if options_type == Some(ty(value)) {
+        return Ok(true);
+    }
+    Err(Verdict::fail(
+        "type_error:simple",
+        format!(
+            "Incorrect type for parameter {param:?}. Expected type {type_name}, got {:?}. Parameter value: {value}.",
+            ty(value)
+        ),
+    ))
+}
+
+fn std_value(v: &Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(standardize(s)),
+        other => other.clone(),
+    }
+}
+
+fn string_check(param: &str, value: &Value, options: &[Value]) -> Verdict {
+    let got = standardize(value.as_str().unwrap_or_default());
+    if options.iter().filter_map(Value::as_str).any(|o| standardize(o) == got) {
+        return Verdict::ok();
+    }
+    Verdict::fail(
+        "value_error:string",
+        format!(
+            "Invalid value for parameter {param:?}: {value}. Expected one of {}. Case insensitive.",
+            Value::Array(options.to_vec())
+        ),
+    )
+}
+
+fn list_check(param: &str, value: &Value, options: &[Value]) -> Verdict {
+    let Value::Array(items) = value else {
+        return Verdict::fail("value_error:list/tuple", "not a list");
+    };
+    let got: Vec<Value> = items.iter().map(std_value).collect();
+    let hit = options.iter().any(|option| match option {
+        Value::Array(o) => {
+            python_eq(&Value::Array(got.clone()), &Value::Array(o.iter().map(std_value).collect()))
+        }
+        _ => false,
+    });
+    if hit {
+        return Verdict::ok();
+    }
+    Verdict::fail(
+        "value_error:list/tuple",
+        format!(
+            "Invalid value for parameter {param:?}: {value}. Expected one of {}.",
+            Value::Array(options.to_vec())
+        ),
+    )
+}
+
+fn dict_check(param: &str, value: &Value, options: &[Value]) -> Verdict {
+    let Value::Object(model) = value else {
+        return Verdict::fail("dict_checker:unclear", "not a dict");
+    };
+    let mut last =
+        Verdict::fail("dict_checker:unclear", format!("no possible answer for {param:?}"));
+    for option in options {
+        if is_optional_marker(option) {
+            continue;
+        }
+        let Some(answer) = option.as_object() else { continue };
+        last = Verdict::ok();
+        for (key, v) in model {
+            let Some(allowed) = answer.get(key).and_then(Value::as_array) else {
+                last = Verdict::fail(
+                    "value_error:dict_key",
+                    format!("Unexpected dict key parameter: '{key}'."),
+                );
+                break;
+            };
+            let allowed: Vec<Value> = allowed.iter().map(std_value).collect();
+            if !python_in(&std_value(v), &allowed) {
+                last = Verdict::fail(
+                    "value_error:dict_value",
+                    format!("Invalid value for parameter '{key}': {v}."),
+                );
+                break;
+            }
+        }
+        if last.valid {
+            for (key, allowed) in answer {
+                let optional = allowed.as_array().is_some_and(|a| a.iter().any(is_optional_marker));
+                if !model.contains_key(key) && !optional {
+                    last = Verdict::fail(
+                        "value_error:dict_key",
+                        format!("Missing dict key parameter: '{key}'."),
+                    );
+                    break;
+                }
+            }
+        }
+        if last.valid {
+            return last;
+        }
+    }
+    last
+}
+
+fn list_dict_check(value: &Value, options: &[Value]) -> Verdict {
+    let Value::Array(items) = value else {
+        return Verdict::fail("list_dict_checker:unclear", "not a list");
+    };
+    let mut last = Verdict::fail("list_dict_checker:unclear", "no possible answer");
+    for option in options {
+        let Value::Array(answers) = option else { continue };
+        if items.len() != answers.len() {
+            last = Verdict::fail(
+                "value_error:list_dict_count",
+                "Wrong number of dictionaries in the list.",
+            );
+            continue;
+        }
+        let mut all = true;
+        for (item, answer) in items.iter().zip(answers) {
+            last = dict_check("", item, std::slice::from_ref(answer));
+            if !last.valid {
+                all = false;
+                break;
+            }
+        }
+        if all {
+            return Verdict::ok();
+        }
+    }
+    last
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gavel_plugin::serde_json::json;
+
+    fn doc() -> Value {
+        json!({"name": "calc_area", "parameters": {"type": "dict", "properties": {
+            "base": {"type": "integer"}, "height": {"type": "float"}, "unit": {"type": "string"},
+            "tags": {"type": "array", "items": {"type": "string"}}}, "required": ["base", "height"]}})
+    }
+
+    fn answer() -> Value {
+        json!({"calc_area": {"base": [10], "height": [5.0], "unit": ["cm", ""], "tags": [["a", "b"], ""]}})
+    }
+
+    fn verdict(text: &str) -> Verdict {
+        let calls = crate::parse::calls(text).unwrap();
+        check(&[doc()], &calls, &[answer()], "simple")
+    }
+
+    #[test]
+    fn bfcl_rules() {
+        assert!(verdict("[calc_area(base=10, height=5)]").valid, "int accepted for float");
+        assert_eq!(
+            verdict("[calc_area(base=10.0, height=5)]").error_type,
+            Some("type_error:simple")
+        );
+        assert!(
+            verdict("[calc_area(base=10, height=5.0, unit='CM')]").valid,
+            "strings standardised"
+        );
+        assert_eq!(
+            verdict("[calc_area(base=10, height=5.0, unit='m')]").error_type,
+            Some("value_error:string")
+        );
+        assert_eq!(
+            verdict("[calc_area(base=10)]").error_type,
+            Some("simple_function_checker:missing_required")
+        );
+        assert_eq!(
+            verdict("[calc_area(base=10, height=5.0, color='red')]").error_type,
+            Some("simple_function_checker:unexpected_param")
+        );
+        assert_eq!(
+            verdict("[calc_area(base=11, height=5.0)]").error_type,
+            Some("value_error:others")
+        );
+        assert_eq!(
+            verdict("[calc_area(base=10, height=5.0, tags=['b', 'a'])]").error_type,
+            Some("value_error:list/tuple")
+        );
+        assert!(verdict("[calc_area(base=10, height=5.0, tags=['A', 'b'])]").valid);
+        assert_eq!(
+            verdict("[area(base=10, height=5.0)]").error_type,
+            Some("simple_function_checker:wrong_func_name")
+        );
+        assert_eq!(
+            verdict("[calc_area(base=10, height=5.0), calc_area(base=10, height=5.0)]").error_type,
+            Some("simple_function_checker:wrong_count")
+        );
+    }
+
+    #[test]
+    fn parallel_is_order_free() {
+        let possible = [
+            json!({"calc_area": {"base": [1], "height": [2.0]}}),
+            json!({"calc_area": {"base": [3], "height": [4.0]}}),
+        ];
+        let calls =
+            crate::parse::calls("[calc_area(base=3, height=4.0), calc_area(base=1, height=2.0)]")
+                .unwrap();
+        assert!(check(&[doc()], &calls, &possible, "parallel").valid);
+        let calls = crate::parse::calls("[calc_area(base=3, height=4.0)]").unwrap();
+        assert_eq!(
+            check(&[doc()], &calls, &possible, "parallel").error_type,
+            Some("parallel_function_checker_no_order:wrong_count")
+        );
+    }
+}
