@@ -144,3 +144,57 @@ fn toolrl_mode_reproduces_the_authors_values() {
         mismatches.join("\n")
     );
 }
+
+#[test]
+fn bfcl_mode_agrees_with_bfcl_on_python_cases() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/toolcall/cases.jsonl");
+    let cases: Vec<Value> = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|c: &Value| c["language"] == "python")
+        .collect();
+    assert!(cases.len() >= 1_000, "{} python cases", cases.len());
+    let samples: Vec<Sample> = cases
+        .iter()
+        .map(|c| {
+            let reference = json!({
+                "functions": c["functions"],
+                "possible_answer": c["possible_answer"],
+                "language": "python",
+                "category": c["test_category"],
+            });
+            Sample::new(c["id"].as_str().unwrap(), c["completion"].as_str().unwrap())
+                .with_reference(reference)
+        })
+        .collect();
+    let (host, _cache) = host();
+    let plugin = toolcall(&host);
+    let outcomes = host.score_batch_blocking(&plugin, &samples, &json!({"mode": "bfcl"})).unwrap();
+    let mut disagreements = Vec::new();
+    for (case, outcome) in cases.iter().zip(&outcomes) {
+        let id = case["id"].as_str().unwrap();
+        let ours = outcome.reward() == Some(1.0);
+        if ours != case["valid"].as_bool().unwrap() {
+            let why = match outcome {
+                Outcome::Scored(s) => s.explanation.clone().unwrap_or_default(),
+                other => format!("{other:?}"),
+            };
+            disagreements.push(format!(
+                "{id} [{}]: bfcl {} {:?}; ours: {why}",
+                case["dialect"], case["valid"], case["error_type"]
+            ));
+        }
+    }
+    let agreement = 1.0 - disagreements.len() as f64 / cases.len() as f64;
+    println!(
+        "bfcl mode: agreement {agreement:.4} with BFCL's checker on {} python cases",
+        cases.len()
+    );
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements:\n{}",
+        disagreements.len(),
+        disagreements.join("\n")
+    );
+}

@@ -1,0 +1,110 @@
+//! The `toolcall` plugin's `bfcl` mode through the gavel host beside BFCL's own checker
+//! (bfcl-eval, `tests/peers/run_bfcl.py`), on the Python cases of the BFCL-derived corpus
+//! (`tests/corpus/toolcall/cases.jsonl`) in one run. Parsing is included on both sides: gavel
+//! reads every completion in its dialect; BFCL decodes each dialect with its own handlers.
+//!
+//! Run with `./dev bench` (which installs bfcl-eval into `$HOME/.cache/gavel/bfcl-venv`) or
+//! `cargo bench -p gavel-tests --bench toolcall`.
+
+use std::time::Duration;
+
+use gavel_core::Sample;
+use gavel_host::{Host, HostConfig, PluginSource};
+use gavel_sandbox::WasmLimits;
+use serde_json::{Value, json};
+
+fn cpu_time() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+fn main() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let corpus = root.join("corpus/toolcall/cases.jsonl");
+    let cases: Vec<Value> = std::fs::read_to_string(&corpus)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|c: &Value| c["language"] == "python")
+        .collect();
+    let samples: Vec<Sample> = cases
+        .iter()
+        .map(|c| {
+            let reference = json!({"functions": c["functions"], "possible_answer": c["possible_answer"],
+                "language": "python", "category": c["test_category"]});
+            Sample::new(c["id"].as_str().unwrap(), c["completion"].as_str().unwrap()).with_reference(reference)
+        })
+        .collect();
+    let cache = tempfile::tempdir().unwrap();
+    let host =
+        Host::new(HostConfig { cache_dir: Some(cache.path().to_owned()), ..HostConfig::default() })
+            .unwrap();
+    let wasm = gavel_bundled::find("toolcall").unwrap().wasm;
+    let plugin = host.load(PluginSource::bytes("toolcall", wasm), WasmLimits::default()).unwrap();
+    let config = json!({"mode": "bfcl"});
+
+    let rounds = 10;
+    let started = cpu_time();
+    let mut outcomes = Vec::new();
+    for _ in 0..rounds {
+        outcomes = host.score_batch_blocking(&plugin, &samples, &config).unwrap();
+    }
+    let rate = (rounds * samples.len()) as f64 / (cpu_time() - started).as_secs_f64();
+    let agree = cases
+        .iter()
+        .zip(&outcomes)
+        .filter(|(c, o)| (o.reward() == Some(1.0)) == c["valid"].as_bool().unwrap())
+        .count();
+    let mut latencies: Vec<Duration> = samples
+        .iter()
+        .map(|s| {
+            let t = cpu_time();
+            let _ = host.score_batch_blocking(&plugin, std::slice::from_ref(s), &config).unwrap();
+            cpu_time() - t
+        })
+        .collect();
+    latencies.sort_unstable();
+    let pct = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+
+    println!("BFCL AST checking on {} python cases (parsing included)", cases.len());
+    println!(
+        "{:<16} {:>10} {:>18} {:>10} {:>10}",
+        "checker", "agreement", "checks/CPU-s", "p50 µs", "p99 µs"
+    );
+    println!(
+        "{:<16} {:>10.4} {:>18.0} {:>10.1} {:>10.1}",
+        "gavel toolcall",
+        agree as f64 / cases.len() as f64,
+        rate,
+        pct(0.5).as_secs_f64() * 1e6,
+        pct(0.99).as_secs_f64() * 1e6
+    );
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from).unwrap_or_default();
+    let python = std::env::var_os("GAVEL_BFCL_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| home.join(".cache/gavel/bfcl-venv/bin/python"));
+    let out = std::process::Command::new(&python)
+        .arg(root.join("peers/run_bfcl.py"))
+        .arg(&corpus)
+        .args(["--language", "python"])
+        .output();
+    match out {
+        Ok(out) if out.status.success() => {
+            let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+            let peer = &report["with_decoding"];
+            let peer_rate = peer["checks_per_cpu_second"].as_f64().unwrap();
+            println!(
+                "{:<16} {:>10.4} {:>18.0} {:>10.1} {:>10.1}",
+                format!("bfcl-eval {}", report["version"].as_str().unwrap_or("?")),
+                peer["agreement_with_labels"].as_f64().unwrap(),
+                peer_rate,
+                peer["p50_us"].as_f64().unwrap(),
+                peer["p99_us"].as_f64().unwrap()
+            );
+            println!("throughput: gavel toolcall / bfcl-eval = {:.1}x", rate / peer_rate);
+        }
+        _ => println!("bfcl-eval is not installed at {}: run ./dev bench", python.display()),
+    }
+}
