@@ -6,7 +6,7 @@ Usage: run_bfcl.py [CORPUS.jsonl] [--repeat N] [--verdicts]
 CORPUS defaults to tests/corpus/toolcall/cases.jsonl. Run it with the venv that has bfcl-eval
 installed (see tests/corpus/toolcall/README.md), e.g.
 
-    /root/.cache/gavel/bfcl-venv/bin/python tests/peers/run_bfcl.py
+    ~/.cache/gavel/bfcl-venv/bin/python tests/peers/run_bfcl.py
 
 Prints one JSON object. The headline numbers (`checks_per_cpu_second`, `p50_us`, `p99_us`, from
 time.process_time()) time, per case, BFCL's

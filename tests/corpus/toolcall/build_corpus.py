@@ -3,7 +3,7 @@
 
 Usage (with the bfcl-eval venv, see README.md):
 
-    /root/.cache/gavel/bfcl-venv/bin/python tests/corpus/toolcall/build_corpus.py [--out PATH] [--quirks PATH]
+    ~/.cache/gavel/bfcl-venv/bin/python tests/corpus/toolcall/build_corpus.py [--out PATH] [--quirks PATH]
 
 Everything comes from the installed `bfcl_eval` wheel: the BFCL_v4 AST test categories (function docs
 and possible answers for simple_python, multiple, parallel, parallel_multiple, simple_java,
