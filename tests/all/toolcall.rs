@@ -99,12 +99,7 @@ fn hostile_inputs_get_a_clear_outcome_within_the_deadline() {
 
 #[test]
 fn toolrl_mode_reproduces_the_authors_values() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/toolrl/cases.jsonl");
-    let cases: Vec<Value> = std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let cases = gavel_tests::jsonl("corpus/toolrl/cases.jsonl");
     assert!(cases.len() >= 500);
     let samples: Vec<Sample> = cases
         .iter()
@@ -147,12 +142,9 @@ fn toolrl_mode_reproduces_the_authors_values() {
 
 #[test]
 fn bfcl_mode_agrees_with_bfcl_on_python_cases() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/toolcall/cases.jsonl");
-    let cases: Vec<Value> = std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .filter(|c: &Value| c["language"] == "python")
+    let cases: Vec<Value> = gavel_tests::jsonl("corpus/toolcall/cases.jsonl")
+        .into_iter()
+        .filter(|c| c["language"] == "python")
         .collect();
     assert!(cases.len() >= 1_000, "{} python cases", cases.len());
     let samples: Vec<Sample> = cases

@@ -5,19 +5,9 @@
 //! `cargo bench -p gavel-tests --bench math`. Prints accuracy, verifications per CPU-second
 //! and per-sample latency for both, and the throughput ratio.
 
-use std::time::Duration;
-
 use gavel_host::{Host, HostConfig, PluginSource};
 use gavel_sandbox::WasmLimits;
 use serde_json::json;
-
-/// Process CPU time: what "per CPU-second" counts, for gavel as for the Python peer.
-fn cpu_time() -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
-    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
 
 fn main() {
     let pairs = gavel_tests::math_corpus();
@@ -31,28 +21,19 @@ fn main() {
 
     // Throughput: the whole corpus in batches of 64, repeated, on this thread.
     let rounds = 20;
-    let started = cpu_time();
+    let started = gavel_tests::cpu_time();
     let mut verdicts = Vec::new();
     for _ in 0..rounds {
         verdicts = host.score_batch_blocking(&plugin, &samples, &json!({})).unwrap();
     }
-    let cpu = (cpu_time() - started).as_secs_f64();
+    let cpu = (gavel_tests::cpu_time() - started).as_secs_f64();
     let gavel_rate = (rounds * samples.len()) as f64 / cpu;
     let correct =
         pairs.iter().zip(&verdicts).filter(|(p, o)| (o.reward() == Some(1.0)) == p.equal).count();
 
     // Latency: each sample alone, a fresh instance per call.
-    let mut latencies: Vec<Duration> = samples
-        .iter()
-        .map(|s| {
-            let t = cpu_time();
-            let _ =
-                host.score_batch_blocking(&plugin, std::slice::from_ref(s), &json!({})).unwrap();
-            cpu_time() - t
-        })
-        .collect();
-    latencies.sort_unstable();
-    let pct = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    let latencies = gavel_tests::sorted_latencies(&host, &plugin, &samples, &json!({}));
+    let pct = |q: f64| gavel_tests::quantile(&latencies, q);
 
     println!("math verification on {} labelled pairs", pairs.len());
     println!(

@@ -6,28 +6,17 @@
 //! Run with `./dev bench` (which installs bfcl-eval into `$HOME/.cache/gavel/bfcl-venv`) or
 //! `cargo bench -p gavel-tests --bench toolcall`.
 
-use std::time::Duration;
-
 use gavel_core::Sample;
 use gavel_host::{Host, HostConfig, PluginSource};
 use gavel_sandbox::WasmLimits;
 use serde_json::{Value, json};
 
-fn cpu_time() -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
-    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
 fn main() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let corpus = root.join("corpus/toolcall/cases.jsonl");
-    let cases: Vec<Value> = std::fs::read_to_string(&corpus)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .filter(|c: &Value| c["language"] == "python")
+    let cases: Vec<Value> = gavel_tests::jsonl("corpus/toolcall/cases.jsonl")
+        .into_iter()
+        .filter(|c| c["language"] == "python")
         .collect();
     let samples: Vec<Sample> = cases
         .iter()
@@ -46,27 +35,19 @@ fn main() {
     let config = json!({"mode": "bfcl"});
 
     let rounds = 10;
-    let started = cpu_time();
+    let started = gavel_tests::cpu_time();
     let mut outcomes = Vec::new();
     for _ in 0..rounds {
         outcomes = host.score_batch_blocking(&plugin, &samples, &config).unwrap();
     }
-    let rate = (rounds * samples.len()) as f64 / (cpu_time() - started).as_secs_f64();
+    let rate = (rounds * samples.len()) as f64 / (gavel_tests::cpu_time() - started).as_secs_f64();
     let agree = cases
         .iter()
         .zip(&outcomes)
         .filter(|(c, o)| (o.reward() == Some(1.0)) == c["valid"].as_bool().unwrap())
         .count();
-    let mut latencies: Vec<Duration> = samples
-        .iter()
-        .map(|s| {
-            let t = cpu_time();
-            let _ = host.score_batch_blocking(&plugin, std::slice::from_ref(s), &config).unwrap();
-            cpu_time() - t
-        })
-        .collect();
-    latencies.sort_unstable();
-    let pct = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    let latencies = gavel_tests::sorted_latencies(&host, &plugin, &samples, &config);
+    let pct = |q: f64| gavel_tests::quantile(&latencies, q);
 
     println!("BFCL AST checking on {} python cases (parsing included)", cases.len());
     println!(

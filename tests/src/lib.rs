@@ -116,3 +116,51 @@ pub fn run_math_verify(python: &std::path::Path, repeat: u32) -> serde_json::Val
     assert!(out.status.success(), "math-verify failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("math-verify prints JSON")
 }
+
+/// The JSON objects of a JSON-lines file under `tests/` (a corpus).
+pub fn jsonl(relative: &str) -> Vec<serde_json::Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("{} line {}: {e}", path.display(), i + 1))
+        })
+        .collect()
+}
+
+/// Process CPU time: what "per CPU-second" counts in the benchmarks, for gavel as for the
+/// Python peers (which use `time.process_time()`).
+pub fn cpu_time() -> std::time::Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// CPU time of scoring each sample alone (a fresh instance per call), sorted.
+pub fn sorted_latencies(
+    host: &Host,
+    plugin: &Plugin,
+    samples: &[Sample],
+    config: &serde_json::Value,
+) -> Vec<std::time::Duration> {
+    let mut latencies: Vec<std::time::Duration> = samples
+        .iter()
+        .map(|s| {
+            let started = cpu_time();
+            host.score_batch_blocking(plugin, std::slice::from_ref(s), config)
+                .expect("host accepts the call");
+            cpu_time() - started
+        })
+        .collect();
+    latencies.sort_unstable();
+    latencies
+}
+
+/// The `q` quantile of sorted durations.
+pub fn quantile(sorted: &[std::time::Duration], q: f64) -> std::time::Duration {
+    sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)]
+}
