@@ -1,6 +1,6 @@
 //! `gavel demo`: scores the bundled GRPO example with the bundled plugins and prints a table.
 //!
-//! Each rollout gets a correctness reward from `exact` and a format reward from `format`.
+//! Each rollout gets a correctness reward from `math` and a format reward from `format`.
 //! Until policies land, the demo's reward is correctness, shown beside the format reward and
 //! the GRPO advantage within each group (reward minus group mean, over group std).
 
@@ -24,7 +24,7 @@ pub fn run() -> anyhow::Result<()> {
     let host = Host::new(HostConfig::default()).context("cannot start the plugin host")?;
     let runtime = tokio::runtime::Runtime::new()?;
     let mut columns = Vec::new();
-    for name in ["exact", "format"] {
+    for name in ["math", "format"] {
         let plugin = host.load(crate::plugins::source(name)?, WasmLimits::default())?;
         let outcomes = runtime.block_on(host.score_batch(
             &plugin,
@@ -33,16 +33,16 @@ pub fn run() -> anyhow::Result<()> {
         ))?;
         columns.push(outcomes);
     }
-    let (exact, format) = (&columns[0], &columns[1]);
-    let advantages = group_advantages(&samples, exact);
+    let (math, format) = (&columns[0], &columns[1]);
+    let advantages = group_advantages(&samples, math);
 
     println!(
         "{:<10} {:<8} {:<16} {:>7} {:>7} {:>9}  answer",
-        "ID", "GROUP", "STATUS", "EXACT", "FORMAT", "ADVANTAGE"
+        "ID", "GROUP", "STATUS", "MATH", "FORMAT", "ADVANTAGE"
     );
     for (i, sample) in samples.iter().enumerate() {
         let cell = |o: &Outcome| o.reward().map_or("-".to_owned(), |r| format!("{r:.2}"));
-        let explanation = match &exact[i] {
+        let explanation = match &math[i] {
             Outcome::Scored(score) => score.explanation.clone().unwrap_or_default(),
             other => other.message().unwrap_or_default().to_owned(),
         };
@@ -50,8 +50,8 @@ pub fn run() -> anyhow::Result<()> {
             "{:<10} {:<8} {:<16} {:>7} {:>7} {:>9}  {}",
             sample.id,
             sample.group.as_deref().unwrap_or("-"),
-            exact[i].status().as_str(),
-            cell(&exact[i]),
+            math[i].status().as_str(),
+            cell(&math[i]),
             cell(&format[i]),
             advantages[i].map_or("masked".to_owned(), |a| format!("{a:+.2}")),
             explanation,
