@@ -180,13 +180,7 @@ mod tests {
     use gavel_plugin::serde_json::json;
 
     fn run(completion: &str, reference: Value) -> Outcome {
-        let sample = Sample {
-            prompt: String::new(),
-            completion: completion.into(),
-            reference,
-            task: None,
-            group: None,
-        };
+        let sample = Sample::new(completion, reference);
         reward(&sample, &Config::default())
     }
 

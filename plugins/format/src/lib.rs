@@ -133,13 +133,7 @@ mod tests {
     use super::*;
 
     fn score(completion: &str, config: &Config) -> f64 {
-        let sample = Sample {
-            prompt: String::new(),
-            completion: completion.into(),
-            reference: gavel_plugin::serde_json::Value::Null,
-            task: None,
-            group: None,
-        };
+        let sample = Sample::new(completion, gavel_plugin::serde_json::Value::Null);
         match reward(&sample, config) {
             Outcome::Scored(s) => s.value,
             other => panic!("{other:?}"),

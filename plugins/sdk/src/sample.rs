@@ -18,6 +18,17 @@ pub struct Sample {
 }
 
 impl Sample {
+    /// A sample with just a completion and a reference, as plugin unit tests need.
+    pub fn new(completion: impl Into<String>, reference: serde_json::Value) -> Self {
+        Self {
+            prompt: String::new(),
+            completion: completion.into(),
+            reference,
+            task: None,
+            group: None,
+        }
+    }
+
     /// The string at `reference[key]`, or the reference itself when it is a bare string
     /// and `key` is absent from it. Numbers are given in their JSON spelling.
     pub fn reference_str(&self, key: &str) -> Option<String> {

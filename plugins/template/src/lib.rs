@@ -37,13 +37,10 @@ mod tests {
 
     #[test]
     fn finds_the_answer() {
-        let sample = Sample {
-            prompt: String::new(),
-            completion: "The answer is PARIS.".into(),
-            reference: gavel_plugin::serde_json::json!({"answer": "Paris"}),
-            task: None,
-            group: None,
-        };
+        let sample = Sample::new(
+            "The answer is PARIS.",
+            gavel_plugin::serde_json::json!({"answer": "Paris"}),
+        );
         assert_eq!(
             reward(&sample, &Config::default()),
             Outcome::Scored(Score::new(1.0).with("found", 1.0))

@@ -221,13 +221,7 @@ mod tests {
     use gavel_plugin::serde_json::json;
 
     fn run(completion: &str, reference: Value, config: &Config) -> Outcome {
-        let sample = Sample {
-            prompt: String::new(),
-            completion: completion.into(),
-            reference,
-            task: None,
-            group: None,
-        };
+        let sample = Sample::new(completion, reference);
         reward(&sample, config)
     }
 
