@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 fn main() {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let here = gavel_guest_build::manifest_dir();
     let mut dirs = gavel_guest_build::guest_dirs_in(&here.join("guests"));
     // The plugin template is built and tested like a third party's plugin.
     dirs.push(here.join("../plugins/template"));

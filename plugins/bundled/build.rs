@@ -6,7 +6,7 @@ use std::path::Path;
 const BUNDLED: &[&str] = &["format", "exact", "math", "toolcall"];
 
 fn main() {
-    let plugins = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let plugins = gavel_guest_build::manifest_dir().join("..");
     let dirs: Vec<_> = BUNDLED.iter().map(|name| plugins.join(name)).collect();
     let guests = gavel_guest_build::build(&dirs);
     let mut code = String::from(

@@ -37,8 +37,8 @@ pub fn build(guest_dirs: &[PathBuf]) -> Vec<Guest> {
         println!("cargo:rerun-if-changed={}", dir.display());
         packages.push(package_name(&dir.join("Cargo.toml")));
     }
-    let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk");
-    let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../wit");
+    let root = workspace_root();
+    let (sdk, wit) = (root.join("plugins/sdk"), root.join("wit"));
     println!("cargo:rerun-if-changed={}", sdk.display());
     println!("cargo:rerun-if-changed={}", wit.display());
 
@@ -69,6 +69,24 @@ pub fn build(guest_dirs: &[PathBuf]) -> Vec<Guest> {
             Guest { package, wasm }
         })
         .collect()
+}
+
+/// The directory of the crate whose build script is running, read at run time. Build-script
+/// binaries are shared by every checkout that uses the same target directory (CI clones
+/// elsewhere), so a path compiled in with `env!` could point at another, stale checkout.
+pub fn manifest_dir() -> PathBuf {
+    PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR is set by cargo"),
+    )
+}
+
+/// The workspace root: the nearest ancestor of [`manifest_dir`] holding `wit/`.
+fn workspace_root() -> PathBuf {
+    let dir = manifest_dir();
+    dir.ancestors()
+        .find(|d| d.join("wit").is_dir() && d.join("Cargo.toml").is_file())
+        .unwrap_or_else(|| panic!("no workspace root with wit/ above {}", dir.display()))
+        .to_owned()
 }
 
 /// The `[package] name` of a manifest, read without a TOML parser: the first `name = "…"`.
