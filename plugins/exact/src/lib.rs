@@ -150,7 +150,7 @@ fn accepted(reference: &Value) -> Result<Vec<String>, Outcome> {
 
 /// Scores one completion.
 pub fn reward(sample: &Sample, config: &Config) -> Outcome {
-    let answers = match accepted(&sample.reference) {
+    let answers = match accepted(sample.reference()) {
         Ok(answers) => answers,
         Err(outcome) => return outcome,
     };

@@ -20,7 +20,8 @@
 //! The SDK turns the batch call of the `gavel:reward` WIT contract into one call of your
 //! function per sample, parses the config once per batch into your config type (any
 //! `serde::Deserialize` type; reject unknown fields so typos surface as errors), and parses each
-//! sample's reference into a [`serde_json::Value`].
+//! sample's reference on first use, into a [`serde_json::Value`] ([`Sample::reference`]) or
+//! into a typed struct of yours ([`Sample::reference_as`]).
 //!
 //! What a plugin may not do: read files, open sockets, read the clock or draw random numbers.
 //! The host refuses to load a plugin that imports any of those. Use [`HashMap`] (deterministic
@@ -99,9 +100,13 @@ pub fn score_batch<C: serde::de::DeserializeOwned>(
     let config = parse_config::<C>(config)?;
     Ok(samples
         .into_iter()
-        .map(|raw| match Sample::try_from(raw) {
-            Ok(sample) => reward(&sample, &config).into(),
-            Err(message) => Outcome::Invalid(message).into(),
+        .map(|raw| {
+            let sample = Sample::from(raw);
+            let outcome = reward(&sample, &config);
+            match sample.reference_error() {
+                Some(e) => Outcome::Invalid(format!("reference is not valid JSON: {e}")).into(),
+                None => outcome.into(),
+            }
         })
         .collect())
 }
