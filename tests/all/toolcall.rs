@@ -141,19 +141,20 @@ fn toolrl_mode_reproduces_the_authors_values() {
 }
 
 #[test]
-fn bfcl_mode_agrees_with_bfcl_on_python_cases() {
-    let cases: Vec<Value> = gavel_tests::jsonl("corpus/toolcall/cases.jsonl")
-        .into_iter()
-        .filter(|c| c["language"] == "python")
-        .collect();
-    assert!(cases.len() >= 1_000, "{} python cases", cases.len());
+fn bfcl_mode_agrees_with_bfcl_on_every_case() {
+    let cases: Vec<Value> = gavel_tests::jsonl("corpus/toolcall/cases.jsonl");
+    assert!(cases.len() >= 1_000, "{} cases", cases.len());
+    for language in ["python", "java", "javascript"] {
+        let n = cases.iter().filter(|c| c["language"] == language).count();
+        assert!(n >= 200, "{n} {language} cases");
+    }
     let samples: Vec<Sample> = cases
         .iter()
         .map(|c| {
             let reference = json!({
                 "functions": c["functions"],
                 "possible_answer": c["possible_answer"],
-                "language": "python",
+                "language": c["language"],
                 "category": c["test_category"],
             });
             Sample::new(c["id"].as_str().unwrap(), c["completion"].as_str().unwrap())
@@ -173,16 +174,13 @@ fn bfcl_mode_agrees_with_bfcl_on_python_cases() {
                 other => format!("{other:?}"),
             };
             disagreements.push(format!(
-                "{id} [{}]: bfcl {} {:?}; ours: {why}",
-                case["dialect"], case["valid"], case["error_type"]
+                "{id} [{} {}]: bfcl {} {:?}; ours: {why}",
+                case["language"], case["dialect"], case["valid"], case["error_type"]
             ));
         }
     }
     let agreement = 1.0 - disagreements.len() as f64 / cases.len() as f64;
-    println!(
-        "bfcl mode: agreement {agreement:.4} with BFCL's checker on {} python cases",
-        cases.len()
-    );
+    println!("bfcl mode: agreement {agreement:.4} with BFCL's checker on {} cases", cases.len());
     assert!(
         disagreements.is_empty(),
         "{} disagreements:\n{}",

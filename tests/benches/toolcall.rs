@@ -1,6 +1,6 @@
 //! The `toolcall` plugin's `bfcl` mode through the gavel host beside BFCL's own checker
-//! (bfcl-eval, `tests/peers/run_bfcl.py`), on the Python cases of the BFCL-derived corpus
-//! (`tests/corpus/toolcall/cases.jsonl`) in one run. Parsing is included on both sides: gavel
+//! (bfcl-eval, `tests/peers/run_bfcl.py`), on every case of the BFCL-derived corpus
+//! (`tests/corpus/toolcall/cases.jsonl`: Python, Java, JavaScript) in one run. Parsing is included on both sides: gavel
 //! reads every completion in its dialect; BFCL decodes each dialect with its own handlers.
 //!
 //! Run with `./dev bench` (which installs bfcl-eval into `$HOME/.cache/gavel/bfcl-venv`) or
@@ -14,15 +14,12 @@ use serde_json::{Value, json};
 fn main() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let corpus = root.join("corpus/toolcall/cases.jsonl");
-    let cases: Vec<Value> = gavel_tests::jsonl("corpus/toolcall/cases.jsonl")
-        .into_iter()
-        .filter(|c| c["language"] == "python")
-        .collect();
+    let cases: Vec<Value> = gavel_tests::jsonl("corpus/toolcall/cases.jsonl");
     let samples: Vec<Sample> = cases
         .iter()
         .map(|c| {
             let reference = json!({"functions": c["functions"], "possible_answer": c["possible_answer"],
-                "language": "python", "category": c["test_category"]});
+                "language": c["language"], "category": c["test_category"]});
             Sample::new(c["id"].as_str().unwrap(), c["completion"].as_str().unwrap()).with_reference(reference)
         })
         .collect();
@@ -49,7 +46,7 @@ fn main() {
     let latencies = gavel_tests::sorted_latencies(&host, &plugin, &samples, &config);
     let pct = |q: f64| gavel_tests::quantile(&latencies, q);
 
-    println!("BFCL AST checking on {} python cases (parsing included)", cases.len());
+    println!("BFCL AST checking on {} cases (parsing included)", cases.len());
     println!(
         "{:<16} {:>10} {:>18} {:>10} {:>10}",
         "checker", "agreement", "checks/CPU-s", "p50 µs", "p99 µs"
@@ -69,7 +66,6 @@ fn main() {
     let out = std::process::Command::new(&python)
         .arg(root.join("peers/run_bfcl.py"))
         .arg(&corpus)
-        .args(["--language", "python"])
         .output();
     match out {
         Ok(out) if out.status.success() => {

@@ -12,6 +12,9 @@
 //!   standardisation with `loose_strings`), minus a penalty per extra call; in [0, 1].
 //! - `toolrl`: ToolRL's reward, format (0/1) plus correctness (`6·S/S_max − 3`), components
 //!   `format` and `correctness`.
+//! - `bfcl`: the Berkeley Function Calling Leaderboard's AST-checker verdict (1 valid, 0 not)
+//!   for the reference `{"functions", "possible_answer", "language"?, "category"?}`, with
+//!   BFCL's Python, Java and JavaScript typing ([`bfcl`]).
 //!
 //! A completion whose calls cannot be read is scored (0 in `partial`, −3 correctness in
 //! `toolrl`), never an error, with the reason in the explanation.
@@ -42,7 +45,7 @@ pub enum Mode {
     Partial,
     /// ToolRL's format + correctness reward.
     Toolrl,
-    /// BFCL's AST-checker verdict (Python).
+    /// BFCL's AST-checker verdict (Python, Java, JavaScript).
     Bfcl,
 }
 
@@ -103,35 +106,36 @@ fn gold(reference: &Value) -> Result<(Vec<Call>, bool), Outcome> {
 /// "language", "category"}` (category defaults to `parallel` when there are several possible
 /// answers, else `simple`).
 fn bfcl_reward(sample: &Sample) -> Outcome {
-    let reference = &sample.reference;
-    if reference.is_null() {
+    if matches!(sample.reference_json().trim(), "" | "null") {
         return Outcome::not_applicable("the sample has no reference");
     }
-    let (Some(functions), Some(possible)) = (
-        reference.get("functions").and_then(Value::as_array),
-        reference.get("possible_answer").and_then(Value::as_array),
-    ) else {
-        return Outcome::invalid(
-            "bfcl mode needs reference.functions and reference.possible_answer lists",
-        );
+    let reference = match sample.reference_as::<bfcl::Reference>() {
+        Ok(reference) => reference,
+        Err(e) => {
+            return Outcome::invalid(format!(
+                "bfcl mode needs the reference {{\"functions\": [...], \"possible_answer\": [...], \"language\"?, \"category\"?}}: {e}"
+            ));
+        }
     };
-    let language = reference.get("language").and_then(Value::as_str).unwrap_or("python");
-    if language != "python" {
+    let language_name = reference.language.as_deref().unwrap_or("python");
+    let Some(language) = bfcl::Language::from_name(language_name) else {
         return Outcome::invalid(format!(
-            "bfcl mode checks Python calls; language {language:?} is not supported yet"
+            "reference.language must be python, java or javascript, got {language_name:?}"
         ));
-    }
-    let category = reference
-        .get("category")
-        .and_then(Value::as_str)
-        .unwrap_or(if possible.len() > 1 { "parallel" } else { "simple" });
+    };
+    let possible = &reference.possible_answer;
+    let category = reference.category.as_deref().unwrap_or(if possible.len() > 1 {
+        "parallel"
+    } else {
+        "simple"
+    });
     let calls = match parse::calls(&sample.completion) {
         Ok(calls) => calls,
         Err(reason) => {
             return Score::new(0.0).with("valid", 0.0).with("parsed", 0.0).because(reason).into();
         }
     };
-    let verdict = bfcl::check(functions, &calls, possible, category);
+    let verdict = bfcl::check(&reference.functions, &calls, possible, category, language);
     if verdict.error_type == Some("reference") {
         return Outcome::invalid(format!("reference: {}", verdict.error.unwrap_or_default()));
     }
@@ -145,74 +149,77 @@ fn bfcl_reward(sample: &Sample) -> Outcome {
 
 /// Scores one completion.
 pub fn reward(sample: &Sample, config: &Config) -> Outcome {
-    if config.mode == Mode::Bfcl {
-        return bfcl_reward(sample);
+    match config.mode {
+        Mode::Partial => partial_reward(sample, config),
+        Mode::Toolrl => toolrl_reward(sample),
+        Mode::Bfcl => bfcl_reward(sample),
     }
-    let (gold, has_response) = match gold(&sample.reference) {
+}
+
+/// `partial` mode: optimal assignment with per-argument credit.
+fn partial_reward(sample: &Sample, config: &Config) -> Outcome {
+    let (gold, _) = match gold(sample.reference()) {
         Ok(gold) => gold,
         Err(outcome) => return outcome,
     };
-    match config.mode {
-        Mode::Partial => {
-            let pred = match parse::calls(&sample.completion) {
-                Ok(pred) => pred,
-                Err(reason) => {
-                    return Score::new(0.0).with("parsed", 0.0).because(reason).into();
-                }
-            };
-            if pred.len() > MAX_CALLS {
-                let why = format!("{} calls, over the cap of {MAX_CALLS}", pred.len());
-                return Score::new(0.0).with("parsed", 1.0).because(why).into();
-            }
-            let how = value::Coercions {
-                strings_as_values: config.strings_as_values,
-                loose_strings: config.loose_strings,
-            };
-            let (value, matches, extra) = partial::score(&gold, &pred, &config.weights, how);
-            let mut problems: Vec<String> = matches.iter().filter_map(|m| m.why.clone()).collect();
-            if extra > 0 {
-                problems.push(format!("{extra} extra call(s)"));
-            }
-            let explanation = if problems.is_empty() {
-                "all calls match".to_owned()
-            } else {
-                problems.join("; ")
-            };
-            Score::new(value)
-                .with("parsed", 1.0)
-                .with("calls_matched", matches.iter().filter(|m| m.credit >= 1.0).count() as f64)
-                .with("extra_calls", extra as f64)
-                .because(explanation)
-                .into()
+    let pred = match parse::calls(&sample.completion) {
+        Ok(pred) => pred,
+        Err(reason) => {
+            return Score::new(0.0).with("parsed", 0.0).because(reason).into();
         }
-        Mode::Bfcl => unreachable!("handled above"),
-        Mode::Toolrl => {
-            let format = toolrl::format(&sample.completion, !gold.is_empty(), has_response);
-            let (correctness, why) = if gold.is_empty() {
-                (0.0, "the gold has no tool call".to_owned())
-            } else {
-                match toolrl::predictions(&sample.completion) {
-                    Ok(pred) => (
-                        toolrl::correctness(&gold, &pred),
-                        format!("{} predicted call(s)", pred.len()),
-                    ),
-                    Err(reason) => (-3.0, reason),
-                }
-            };
-            Score::new(format + correctness)
-                .with("format", format)
-                .with("correctness", correctness)
-                .because(why)
-                .into()
-        }
+    };
+    if pred.len() > MAX_CALLS {
+        let why = format!("{} calls, over the cap of {MAX_CALLS}", pred.len());
+        return Score::new(0.0).with("parsed", 1.0).because(why).into();
     }
+    let how = value::Coercions {
+        strings_as_values: config.strings_as_values,
+        loose_strings: config.loose_strings,
+    };
+    let (value, matches, extra) = partial::score(&gold, &pred, &config.weights, how);
+    let mut problems: Vec<String> = matches.iter().filter_map(|m| m.why.clone()).collect();
+    if extra > 0 {
+        problems.push(format!("{extra} extra call(s)"));
+    }
+    let explanation =
+        if problems.is_empty() { "all calls match".to_owned() } else { problems.join("; ") };
+    Score::new(value)
+        .with("parsed", 1.0)
+        .with("calls_matched", matches.iter().filter(|m| m.credit >= 1.0).count() as f64)
+        .with("extra_calls", extra as f64)
+        .because(explanation)
+        .into()
+}
+
+/// `toolrl` mode: ToolRL's format + correctness.
+fn toolrl_reward(sample: &Sample) -> Outcome {
+    let (gold, has_response) = match gold(sample.reference()) {
+        Ok(gold) => gold,
+        Err(outcome) => return outcome,
+    };
+    let format = toolrl::format(&sample.completion, !gold.is_empty(), has_response);
+    let (correctness, why) = if gold.is_empty() {
+        (0.0, "the gold has no tool call".to_owned())
+    } else {
+        match toolrl::predictions(&sample.completion) {
+            Ok(pred) => {
+                (toolrl::correctness(&gold, &pred), format!("{} predicted call(s)", pred.len()))
+            }
+            Err(reason) => (-3.0, reason),
+        }
+    };
+    Score::new(format + correctness)
+        .with("format", format)
+        .with("correctness", correctness)
+        .because(why)
+        .into()
 }
 
 gavel_plugin::export!(
     reward,
     name = "toolcall",
     config_schema = r#"{"type":"object","additionalProperties":false,"properties":{"mode":{"enum":["partial","toolrl","bfcl"],"default":"partial"},"weights":{"type":"object","properties":{"name":{"type":"number","default":0.2},"keys":{"type":"number","default":0.3},"values":{"type":"number","default":0.5},"extra":{"type":"number","default":0.5}}},"strings_as_values":{"type":"boolean","default":true},"loose_strings":{"type":"boolean","default":false}}}"#,
-    reference_schema = r#"{"type":"object","required":["calls"],"properties":{"calls":{"type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string"},"arguments":{"type":"object"},"parameters":{"type":"object"}}}},"response":{"type":"string"}}}"#,
+    reference_schema = r#"{"oneOf":[{"type":"object","required":["calls"],"properties":{"calls":{"type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string"},"arguments":{"type":"object"},"parameters":{"type":"object"}}}},"response":{"type":"string"}}},{"type":"object","required":["functions","possible_answer"],"properties":{"functions":{"type":"array"},"possible_answer":{"type":"array"},"language":{"enum":["python","java","javascript"]},"category":{"type":"string"}}}]}"#,
 );
 
 #[cfg(test)]

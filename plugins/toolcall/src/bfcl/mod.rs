@@ -1,17 +1,28 @@
 //! `bfcl` mode: the Berkeley Function Calling Leaderboard's AST checker (bfcl-eval's
-//! `ast_checker`), for Python: 1 when the calls are valid for the function docs and possible
-//! answers, 0 otherwise, with BFCL's `error_type`.
+//! `ast_checker`) for Python, Java and JavaScript: 1 when the calls are valid for the function
+//! docs and possible answers, 0 otherwise, with BFCL's `error_type`.
 //!
 //! Rules, in BFCL's order: the call count (exactly one for simple and multiple, the gold count
 //! for parallel, matched order-free and greedily in gold order); the function name; required
-//! parameters; no parameter outside the doc and the possible answer; Python types
-//! (`integer` → int, `float` → float with ints accepted, `boolean`, `string`, `array`/`tuple` →
-//! list with one level of item types, `dict`; a value of the possible answers' type is taken as
-//! a variable name); values against the possible answers (strings after BFCL's
-//! standardisation, lists elementwise and in order, dicts key by key, others with Python's
-//! `==`); omitted parameters must be marked optional with `""`.
+//! parameters; no parameter outside the doc and the possible answer; types; values against the
+//! possible answers (strings after BFCL's standardisation, lists elementwise and in order, dicts
+//! key by key, others with Python's `==`); omitted parameters must be marked optional with `""`.
+//!
+//! Python types: `integer` → int, `float` → float with ints accepted, `boolean`, `string`,
+//! `array`/`tuple` → list with one level of item types, `dict`; a value of the possible
+//! answers' type is taken as a variable name. Java and JavaScript arguments are strings holding
+//! the language's literal; BFCL's converters ([`java`], [`js`]) turn them into values first,
+//! and a string that does not read as the declared type stays a string.
 
-use gavel_plugin::serde_json::{Map, Value};
+pub mod java;
+pub mod js;
+pub mod py;
+pub mod pyre;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use gavel_plugin::serde_json::Value;
 
 use crate::call::Call;
 use crate::value::{python_eq, standardize};
@@ -37,6 +48,66 @@ impl Verdict {
     }
 }
 
+/// A BFCL test entry as the reference of a sample: `{"functions", "possible_answer",
+/// "language"?, "category"?}`. Read straight from the reference text, borrowing its strings
+/// and skipping what the checker never reads (descriptions, defaults, enums), which is most of
+/// a function doc's bytes.
+#[derive(Debug, serde::Deserialize)]
+pub struct Reference<'a> {
+    /// The function docs the model was given.
+    #[serde(borrow)]
+    pub functions: Vec<FunctionDoc<'a>>,
+    /// One `{name: {param: [allowed values]}}` per expected call.
+    pub possible_answer: Vec<Value>,
+    /// `python` (default), `java` or `javascript`.
+    #[serde(borrow, default)]
+    pub language: Option<Cow<'a, str>>,
+    /// BFCL's test category (`simple`, `multiple`, `parallel`, `parallel_multiple`, ...).
+    #[serde(borrow, default)]
+    pub category: Option<Cow<'a, str>>,
+}
+
+/// The parts of a function doc BFCL's checker reads.
+#[derive(Debug, serde::Deserialize)]
+pub struct FunctionDoc<'a> {
+    /// The function's name.
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
+    /// Its parameters.
+    #[serde(borrow, default)]
+    pub parameters: Parameters<'a>,
+}
+
+/// A function's parameters: their docs by name, and which are required.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Parameters<'a> {
+    /// Parameter docs by name.
+    #[serde(borrow, default)]
+    pub properties: BTreeMap<Cow<'a, str>, ParamDoc<'a>>,
+    /// The names of the required parameters.
+    #[serde(borrow, default)]
+    pub required: Vec<Cow<'a, str>>,
+}
+
+/// One parameter's declared type (and its items' type, for collections).
+#[derive(Debug, serde::Deserialize)]
+pub struct ParamDoc<'a> {
+    /// The declared type, in the language's vocabulary (`integer`, `ArrayList`, `Bigint`).
+    #[serde(borrow, rename = "type", default)]
+    pub ty: Cow<'a, str>,
+    /// The items' doc, for collections.
+    #[serde(borrow, default)]
+    pub items: Option<ItemDoc<'a>>,
+}
+
+/// A collection's item type.
+#[derive(Debug, serde::Deserialize)]
+pub struct ItemDoc<'a> {
+    /// The items' declared type.
+    #[serde(borrow, rename = "type", default)]
+    pub ty: Option<Cow<'a, str>>,
+}
+
 /// A Python type as BFCL's checker sees a JSON-decoded value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ty {
@@ -46,6 +117,7 @@ enum Ty {
     Bool,
     List,
     Dict,
+    Set,
     None,
 }
 
@@ -87,8 +159,46 @@ fn python_in(x: &Value, options: &[Value]) -> bool {
     options.iter().any(|o| python_eq(x, o))
 }
 
+/// The language of a BFCL test entry, which decides how arguments are typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    /// Arguments are JSON values, typed as Python sees them.
+    Python,
+    /// Arguments are strings holding Java literals.
+    Java,
+    /// Arguments are strings holding JavaScript literals.
+    JavaScript,
+}
+
+impl Language {
+    /// Reads BFCL's name for the language (`python`, `java`, `javascript`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "python" => Self::Python,
+            "java" => Self::Java,
+            "javascript" => Self::JavaScript,
+            _ => return None,
+        })
+    }
+
+    /// The Python type BFCL checks a parameter of this doc type against.
+    fn python_type(self, name: &str) -> Option<Ty> {
+        match self {
+            Self::Python => doc_type(name),
+            Self::Java => java::python_type(name),
+            Self::JavaScript => js::python_type(name),
+        }
+    }
+}
+
 /// Checks the calls of a completion against BFCL's reference for one test entry.
-pub fn check(functions: &[Value], calls: &[Call], possible: &[Value], category: &str) -> Verdict {
+pub fn check(
+    functions: &[FunctionDoc<'_>],
+    calls: &[Call],
+    possible: &[Value],
+    category: &str,
+    language: Language,
+) -> Verdict {
     if category.contains("parallel") {
         if calls.len() != possible.len() {
             return Verdict::fail(
@@ -111,7 +221,7 @@ pub fn check(functions: &[Value], calls: &[Call], possible: &[Value], category: 
                 if matched.contains(&j) {
                     continue;
                 }
-                last = simple(doc, call, answer);
+                last = simple(doc, call, answer, language);
                 if last.valid {
                     matched.push(j);
                     found = true;
@@ -144,15 +254,20 @@ pub fn check(functions: &[Value], calls: &[Call], possible: &[Value], category: 
     let name = answer.as_object().and_then(|o| o.keys().next()).map(String::as_str).unwrap_or("");
     let doc =
         if category.contains("multiple") { find_doc(functions, name) } else { functions.first() };
-    simple(doc, &calls[0], answer)
+    simple(doc, &calls[0], answer, language)
 }
 
-fn find_doc<'a>(functions: &'a [Value], name: &str) -> Option<&'a Value> {
-    functions.iter().find(|f| f.get("name").and_then(Value::as_str) == Some(name))
+fn find_doc<'a, 'd>(functions: &'a [FunctionDoc<'d>], name: &str) -> Option<&'a FunctionDoc<'d>> {
+    functions.iter().find(|f| f.name == name)
 }
 
 /// BFCL's `simple_function_checker`.
-fn simple(doc: Option<&Value>, call: &Call, answer: &Value) -> Verdict {
+fn simple(
+    doc: Option<&FunctionDoc<'_>>,
+    call: &Call,
+    answer: &Value,
+    language: Language,
+) -> Verdict {
     let Some(doc) = doc else {
         return Verdict::fail("reference", "no function doc for the possible answer");
     };
@@ -161,22 +276,16 @@ fn simple(doc: Option<&Value>, call: &Call, answer: &Value) -> Verdict {
     else {
         return Verdict::fail("reference", "possible answer is not {name: {param: [options]}}");
     };
-    let name = doc.get("name").and_then(Value::as_str).unwrap_or("");
-    let empty = Map::new();
-    let params = doc.pointer("/parameters/properties").and_then(Value::as_object).unwrap_or(&empty);
-    let required: Vec<&str> = doc
-        .pointer("/parameters/required")
-        .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
+    let name = &*doc.name;
+    let params = &doc.parameters.properties;
     if call.name != name {
         return Verdict::fail(
             "simple_function_checker:wrong_func_name",
             format!("Function name {name:?} not found in model output (got {:?}).", call.name),
         );
     }
-    for param in &required {
-        if !call.args.contains_key(*param) {
+    for param in &doc.parameters.required {
+        if !call.args.contains_key(&**param) {
             return Verdict::fail(
                 "simple_function_checker:missing_required",
                 format!("Missing required parameter: {param:?}."),
@@ -185,29 +294,80 @@ fn simple(doc: Option<&Value>, call: &Call, answer: &Value) -> Verdict {
     }
     for (param, value) in &call.args {
         let (Some(detail), Some(options)) =
-            (params.get(param), possible.get(param).and_then(Value::as_array))
+            (params.get(param.as_str()), possible.get(param).and_then(Value::as_array))
         else {
             return Verdict::fail(
                 "simple_function_checker:unexpected_param",
                 format!("Unexpected parameter: {param:?}."),
             );
         };
-        let type_name = detail.get("type").and_then(Value::as_str).unwrap_or("");
-        let Some(expected) = doc_type(type_name) else {
+        let type_name = &*detail.ty;
+        let Some(expected) = language.python_type(type_name) else {
             return Verdict::fail("reference", format!("unknown parameter type {type_name:?}"));
         };
-        let nested = if type_name == "array" || type_name == "tuple" {
-            detail.pointer("/items/type").and_then(Value::as_str).and_then(doc_type)
-        } else {
-            None
+        let nested_name = match (language, type_name) {
+            (Language::Python, "array" | "tuple")
+            | (Language::Java, "Array" | "ArrayList")
+            | (Language::JavaScript, "array") => {
+                let name = detail.items.as_ref().and_then(|items| items.ty.as_deref());
+                match (language, name) {
+                    (Language::Python, _) => name,
+                    (_, Some(name)) if language.python_type(name).is_some() => Some(name),
+                    _ => {
+                        return Verdict::fail(
+                            "reference",
+                            format!("parameter {param:?} has no known item type"),
+                        );
+                    }
+                }
+            }
+            _ => None,
         };
-        // Python converts an int to float where a float is expected.
-        let value = match value {
-            Value::Number(n) if type_name == "float" && !n.is_f64() => n
-                .as_f64()
-                .and_then(gavel_plugin::serde_json::Number::from_f64)
-                .map_or(value.clone(), Value::Number),
-            _ => value.clone(),
+        let nested = nested_name.and_then(|name| language.python_type(name));
+        let value = match language {
+            // Python converts an int to float where a float is expected.
+            Language::Python => match value {
+                Value::Number(n) if type_name == "float" && !n.is_f64() => n
+                    .as_f64()
+                    .and_then(gavel_plugin::serde_json::Number::from_f64)
+                    .map_or(value.clone(), Value::Number),
+                _ => value.clone(),
+            },
+            Language::Java | Language::JavaScript => {
+                let (error_type, language_name) = if language == Language::Java {
+                    ("type_error:java", "Java")
+                } else {
+                    ("type_error:js", "JavaScript")
+                };
+                let Value::String(text) = value else {
+                    return Verdict::fail(
+                        error_type,
+                        format!(
+                            "Incorrect type for parameter {param:?}. Expected type String (a {language_name} literal), got {value}."
+                        ),
+                    );
+                };
+                let converted = if language == Language::Java {
+                    java::convert(text, type_name, nested_name)
+                } else {
+                    js::convert(text, type_name, nested_name)
+                };
+                match converted {
+                    Ok(value) => value,
+                    Err(py::Stop::Raises(why)) => {
+                        return Verdict::fail(
+                            "checker_exception",
+                            format!("BFCL's checker raises on parameter {param:?}: {why}"),
+                        );
+                    }
+                    Err(py::Stop::Unrepresentable(why)) => {
+                        return Verdict::fail(
+                            "value_error:others",
+                            format!("Invalid value for parameter {param:?}: {why}"),
+                        );
+                    }
+                }
+            }
         };
         let typed = type_check(param, &value, options, type_name, expected, nested);
         let is_variable = match typed {
@@ -351,14 +511,28 @@ fn dict_check(param: &str, value: &Value, options: &[Value]) -> Verdict {
         let Some(answer) = option.as_object() else { continue };
         last = Verdict::ok();
         for (key, v) in model {
-            let Some(allowed) = answer.get(key).and_then(Value::as_array) else {
-                last = Verdict::fail(
-                    "value_error:dict_key",
-                    format!("Unexpected dict key parameter: '{key}'."),
-                );
-                break;
+            let allowed: Vec<Value> = match answer.get(key) {
+                None => {
+                    last = Verdict::fail(
+                        "value_error:dict_key",
+                        format!("Unexpected dict key parameter: '{key}'."),
+                    );
+                    break;
+                }
+                Some(Value::Array(allowed)) => allowed.iter().map(std_value).collect(),
+                // BFCL iterates whatever stands there: a string's characters are each allowed
+                // (a quirk of possible answers that hold a bare string).
+                Some(Value::String(allowed)) => {
+                    allowed.chars().map(|c| Value::String(standardize(&c.to_string()))).collect()
+                }
+                Some(Value::Object(allowed)) if allowed.is_empty() => Vec::new(),
+                Some(other) => {
+                    return Verdict::fail(
+                        "checker_exception",
+                        format!("BFCL's checker raises on the possible answer {other} of '{key}'"),
+                    );
+                }
             };
-            let allowed: Vec<Value> = allowed.iter().map(std_value).collect();
             if !python_in(&std_value(v), &allowed) {
                 last = Verdict::fail(
                     "value_error:dict_value",
@@ -369,7 +543,13 @@ fn dict_check(param: &str, value: &Value, options: &[Value]) -> Verdict {
         }
         if last.valid {
             for (key, allowed) in answer {
-                let optional = allowed.as_array().is_some_and(|a| a.iter().any(is_optional_marker));
+                // Python's `"" in allowed`: true of every string.
+                let optional = match allowed {
+                    Value::Array(a) => a.iter().any(is_optional_marker),
+                    Value::String(_) => true,
+                    Value::Object(o) => o.contains_key(""),
+                    _ => false,
+                };
                 if !model.contains_key(key) && !optional {
                     last = Verdict::fail(
                         "value_error:dict_key",
@@ -420,10 +600,14 @@ mod tests {
     use super::*;
     use gavel_plugin::serde_json::json;
 
-    fn doc() -> Value {
-        json!({"name": "calc_area", "parameters": {"type": "dict", "properties": {
-            "base": {"type": "integer"}, "height": {"type": "float"}, "unit": {"type": "string"},
-            "tags": {"type": "array", "items": {"type": "string"}}}, "required": ["base", "height"]}})
+    fn doc() -> FunctionDoc<'static> {
+        gavel_plugin::serde_json::from_str(
+            r#"{"name": "calc_area", "description": "Area.", "parameters": {"type": "dict", "properties": {
+            "base": {"type": "integer", "description": "The base."}, "height": {"type": "float"},
+            "unit": {"type": "string", "enum": ["cm", "m"]},
+            "tags": {"type": "array", "items": {"type": "string"}}}, "required": ["base", "height"]}}"#,
+        )
+        .unwrap()
     }
 
     fn answer() -> Value {
@@ -432,7 +616,7 @@ mod tests {
 
     fn verdict(text: &str) -> Verdict {
         let calls = crate::parse::calls(text).unwrap();
-        check(&[doc()], &calls, &[answer()], "simple")
+        check(&[doc()], &calls, &[answer()], "simple", Language::Python)
     }
 
     #[test]
@@ -486,10 +670,10 @@ mod tests {
         let calls =
             crate::parse::calls("[calc_area(base=3, height=4.0), calc_area(base=1, height=2.0)]")
                 .unwrap();
-        assert!(check(&[doc()], &calls, &possible, "parallel").valid);
+        assert!(check(&[doc()], &calls, &possible, "parallel", Language::Python).valid);
         let calls = crate::parse::calls("[calc_area(base=3, height=4.0)]").unwrap();
         assert_eq!(
-            check(&[doc()], &calls, &possible, "parallel").error_type,
+            check(&[doc()], &calls, &possible, "parallel", Language::Python).error_type,
             Some("parallel_function_checker_no_order:wrong_count")
         );
     }

@@ -1,0 +1,442 @@
+//! The subset of Python's `re` that BFCL's Java and JavaScript type converters use, with
+//! Python's semantics: backtracking, leftmost match, greedy and lazy quantifiers, `.` without
+//! newlines unless `DOTALL`, `$` at the end or before a final newline, Unicode `\w` and `\s`
+//! (`\d` is ASCII: see `is_digit`),
+//! capture groups, `(?:…)`, `(?=…)`, `\b`, `[…]` and `[^…]` classes.
+//!
+//! BFCL's verdicts depend on exactly what its regular expressions capture (lazy `.*?` stopping
+//! at the first `}`, say), so the converters run BFCL's own patterns, written as BFCL writes
+//! them, rather than hand-made parsers that would agree most of the time. The patterns are
+//! tiny and parsed in microseconds, so nothing is compiled or cached ahead of a call.
+//!
+//! Repeats of one character (`\s*`, `.*?`, `[^,]+`) are matched with a loop, not recursion,
+//! so the stack depth does not grow with the length of the text.
+
+/// A parsed pattern.
+#[derive(Debug)]
+pub struct Re {
+    root: Node,
+    groups: usize,
+    dotall: bool,
+}
+
+#[derive(Debug)]
+enum Node {
+    Char(char),
+    Any,
+    Class { negated: bool, items: Vec<ClassItem> },
+    Start,
+    End,
+    WordBoundary,
+    Group(Box<Node>, Option<usize>),
+    Ahead(Box<Node>),
+    Alt(Vec<Node>),
+    Seq(Vec<Node>),
+    Repeat { node: Box<Node>, min: usize, max: usize, greedy: bool },
+}
+
+#[derive(Debug)]
+enum ClassItem {
+    Char(char),
+    Range(char, char),
+    Digit,
+    Word,
+    Space,
+}
+
+type Caps = Vec<Option<(usize, usize)>>;
+
+/// One match: the text it ran over and where its groups are, in chars.
+pub struct Match<'t> {
+    text: &'t [char],
+    caps: Caps,
+}
+
+impl Match<'_> {
+    /// Group `i` (0: the whole match), when it took part in the match.
+    pub fn group(&self, i: usize) -> Option<String> {
+        self.caps.get(i).copied().flatten().map(|(a, b)| self.text[a..b].iter().collect())
+    }
+
+    /// Where the match starts.
+    pub fn start(&self) -> usize {
+        self.caps[0].map_or(0, |(start, _)| start)
+    }
+
+    /// Where the match ends.
+    pub fn end(&self) -> usize {
+        self.caps[0].map_or(0, |(_, end)| end)
+    }
+}
+
+impl Re {
+    /// Parses `pattern`; panics on syntax outside the subset (the patterns are constants).
+    pub fn new(pattern: &str) -> Self {
+        Self::build(pattern, false)
+    }
+
+    /// Parses `pattern` with `re.DOTALL`.
+    pub fn dotall(pattern: &str) -> Self {
+        Self::build(pattern, true)
+    }
+
+    fn build(pattern: &str, dotall: bool) -> Self {
+        let chars: Vec<char> = pattern.chars().collect();
+        let mut parser = Parser { chars: &chars, at: 0, groups: 0 };
+        let root = parser.alt();
+        assert!(parser.at == chars.len(), "unsupported pattern {pattern:?} at {}", parser.at);
+        Self { root, groups: parser.groups + 1, dotall }
+    }
+
+    /// `re.match`: a match starting at `from`.
+    pub fn match_at<'t>(&self, text: &'t [char], from: usize) -> Option<Match<'t>> {
+        let mut caps: Caps = vec![None; self.groups];
+        let mut end = None;
+        let ok = self.run(&self.root, text, from, &mut caps, &mut |j, _| {
+            end = Some(j);
+            true
+        });
+        if !ok {
+            return None;
+        }
+        caps[0] = Some((from, end.unwrap_or(from)));
+        Some(Match { text, caps })
+    }
+
+    /// `re.search`: the leftmost match at or after `from`.
+    pub fn search_from<'t>(&self, text: &'t [char], from: usize) -> Option<Match<'t>> {
+        (from..=text.len()).find_map(|i| self.match_at(text, i))
+    }
+
+    /// `re.search` over the whole text.
+    pub fn search<'t>(&self, text: &'t [char]) -> Option<Match<'t>> {
+        self.search_from(text, 0)
+    }
+
+    /// `re.findall`'s matches: non-overlapping, left to right, an empty match moving on by one.
+    pub fn find_all<'t>(&self, text: &'t [char]) -> Vec<Match<'t>> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at <= text.len() {
+            let Some(m) = self.search_from(text, at) else { break };
+            let (start, end) = m.caps[0].expect("group 0 is set");
+            at = if end == start { end + 1 } else { end };
+            out.push(m);
+        }
+        out
+    }
+
+    /// Whether `c` matches a one-character node.
+    fn one(&self, node: &Node, c: char) -> bool {
+        match node {
+            Node::Char(x) => *x == c,
+            Node::Any => self.dotall || c != '\n',
+            Node::Class { negated, items } => items.iter().any(|item| item.has(c)) != *negated,
+            _ => unreachable!("not a one-character node"),
+        }
+    }
+
+    fn run(
+        &self,
+        node: &Node,
+        s: &[char],
+        i: usize,
+        caps: &mut Caps,
+        k: &mut dyn FnMut(usize, &mut Caps) -> bool,
+    ) -> bool {
+        match node {
+            Node::Char(_) | Node::Any | Node::Class { .. } => {
+                i < s.len() && self.one(node, s[i]) && k(i + 1, caps)
+            }
+            Node::Start => i == 0 && k(i, caps),
+            // Python's `$` without MULTILINE: the end, or just before a final newline.
+            Node::End => (i == s.len() || (i + 1 == s.len() && s[i] == '\n')) && k(i, caps),
+            Node::WordBoundary => {
+                let word = |j: usize| j < s.len() && is_word(s[j]);
+                let before = i > 0 && word(i - 1);
+                before != word(i) && k(i, caps)
+            }
+            Node::Group(inner, index) => self.run(inner, s, i, caps, &mut |j, caps| {
+                let Some(g) = *index else { return k(j, caps) };
+                let old = caps[g];
+                caps[g] = Some((i, j));
+                if k(j, caps) {
+                    return true;
+                }
+                caps[g] = old;
+                false
+            }),
+            Node::Ahead(inner) => {
+                let mut probe = caps.clone();
+                self.run(inner, s, i, &mut probe, &mut |_, _| true) && k(i, caps)
+            }
+            Node::Alt(alternatives) => {
+                for alternative in alternatives {
+                    let saved = caps.clone();
+                    if self.run(alternative, s, i, caps, k) {
+                        return true;
+                    }
+                    *caps = saved;
+                }
+                false
+            }
+            Node::Seq(nodes) => self.seq(nodes, s, i, caps, k),
+            Node::Repeat { node, min, max, greedy } => {
+                if matches!(**node, Node::Char(_) | Node::Any | Node::Class { .. }) {
+                    let run = s[i..].iter().take(*max).take_while(|&&c| self.one(node, c)).count();
+                    if run < *min {
+                        return false;
+                    }
+                    if *greedy {
+                        (*min..=run).rev().any(|n| k(i + n, caps))
+                    } else {
+                        (*min..=run).any(|n| k(i + n, caps))
+                    }
+                } else {
+                    self.repeat(node, *min, *max, *greedy, 0, s, i, caps, k)
+                }
+            }
+        }
+    }
+
+    fn seq(
+        &self,
+        nodes: &[Node],
+        s: &[char],
+        i: usize,
+        caps: &mut Caps,
+        k: &mut dyn FnMut(usize, &mut Caps) -> bool,
+    ) -> bool {
+        match nodes.split_first() {
+            None => k(i, caps),
+            Some((first, rest)) => {
+                self.run(first, s, i, caps, &mut |j, caps| self.seq(rest, s, j, caps, k))
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn repeat(
+        &self,
+        node: &Node,
+        min: usize,
+        max: usize,
+        greedy: bool,
+        count: usize,
+        s: &[char],
+        i: usize,
+        caps: &mut Caps,
+        k: &mut dyn FnMut(usize, &mut Caps) -> bool,
+    ) -> bool {
+        let more = |caps: &mut Caps, k: &mut dyn FnMut(usize, &mut Caps) -> bool| {
+            count < max
+                && self.run(node, s, i, caps, &mut |j, caps| {
+                    // An iteration that matched nothing ends the repeat (as Python's does).
+                    (j != i || count < min)
+                        && self.repeat(node, min, max, greedy, count + 1, s, j, caps, k)
+                })
+        };
+        // Greedy: one more iteration first, then stopping here; lazy: the other way round.
+        if !greedy && count >= min && k(i, caps) {
+            return true;
+        }
+        if more(caps, k) {
+            return true;
+        }
+        greedy && count >= min && k(i, caps)
+    }
+}
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// `\d`, ASCII only: Python's also takes other scripts' decimal digits (`٣`), which this
+/// subset does not carry tables for; such a digit then reads as text, not as a number.
+fn is_digit(c: char) -> bool {
+    c.is_ascii_digit()
+}
+
+impl ClassItem {
+    fn has(&self, c: char) -> bool {
+        match self {
+            ClassItem::Char(x) => *x == c,
+            ClassItem::Range(a, b) => (*a..=*b).contains(&c),
+            ClassItem::Digit => is_digit(c),
+            ClassItem::Word => is_word(c),
+            ClassItem::Space => c.is_whitespace(),
+        }
+    }
+}
+
+struct Parser<'p> {
+    chars: &'p [char],
+    at: usize,
+    groups: usize,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.at).copied()
+    }
+
+    fn eat(&mut self, c: char) -> bool {
+        let hit = self.peek() == Some(c);
+        self.at += usize::from(hit);
+        hit
+    }
+
+    fn alt(&mut self) -> Node {
+        let mut alternatives = vec![self.seq()];
+        while self.eat('|') {
+            alternatives.push(self.seq());
+        }
+        if alternatives.len() == 1 {
+            alternatives.pop().expect("one")
+        } else {
+            Node::Alt(alternatives)
+        }
+    }
+
+    fn seq(&mut self) -> Node {
+        let mut nodes = Vec::new();
+        while let Some(c) = self.peek() {
+            if c == '|' || c == ')' {
+                break;
+            }
+            let atom = self.atom();
+            nodes.push(self.quantified(atom));
+        }
+        Node::Seq(nodes)
+    }
+
+    fn quantified(&mut self, atom: Node) -> Node {
+        let (min, max) = match self.peek() {
+            Some('*') => (0, usize::MAX),
+            Some('+') => (1, usize::MAX),
+            Some('?') => (0, 1),
+            _ => return atom,
+        };
+        self.at += 1;
+        let greedy = !self.eat('?');
+        Node::Repeat { node: Box::new(atom), min, max, greedy }
+    }
+
+    fn atom(&mut self) -> Node {
+        let c = self.peek().expect("an atom");
+        self.at += 1;
+        match c {
+            '.' => Node::Any,
+            '^' => Node::Start,
+            '$' => Node::End,
+            '(' => {
+                let node = if self.eat('?') {
+                    if self.eat(':') {
+                        Node::Group(Box::new(self.alt()), None)
+                    } else {
+                        assert!(self.eat('='), "unsupported group");
+                        Node::Ahead(Box::new(self.alt()))
+                    }
+                } else {
+                    self.groups += 1;
+                    let index = self.groups;
+                    Node::Group(Box::new(self.alt()), Some(index))
+                };
+                assert!(self.eat(')'), "unclosed group");
+                node
+            }
+            '[' => {
+                let negated = self.eat('^');
+                let mut items = Vec::new();
+                while !self.eat(']') {
+                    let item = self.class_item();
+                    match item {
+                        ClassItem::Char(a)
+                            if self.peek() == Some('-')
+                                && self.chars.get(self.at + 1) != Some(&']') =>
+                        {
+                            self.at += 1;
+                            let ClassItem::Char(b) = self.class_item() else { panic!("bad range") };
+                            items.push(ClassItem::Range(a, b));
+                        }
+                        item => items.push(item),
+                    }
+                }
+                Node::Class { negated, items }
+            }
+            '\\' => {
+                let e = self.peek().expect("an escape");
+                self.at += 1;
+                match e {
+                    'b' => Node::WordBoundary,
+                    'd' => Node::Class { negated: false, items: vec![ClassItem::Digit] },
+                    'w' => Node::Class { negated: false, items: vec![ClassItem::Word] },
+                    's' => Node::Class { negated: false, items: vec![ClassItem::Space] },
+                    other => Node::Char(other),
+                }
+            }
+            other => Node::Char(other),
+        }
+    }
+
+    fn class_item(&mut self) -> ClassItem {
+        let c = self.peek().expect("unclosed class");
+        self.at += 1;
+        if c != '\\' {
+            return ClassItem::Char(c);
+        }
+        let e = self.peek().expect("an escape");
+        self.at += 1;
+        match e {
+            'd' => ClassItem::Digit,
+            'w' => ClassItem::Word,
+            's' => ClassItem::Space,
+            other => ClassItem::Char(other),
+        }
+    }
+}
+
+/// The text as chars, the unit Python's `re` indexes by.
+pub fn chars(text: &str) -> Vec<char> {
+    text.chars().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(pattern: &str, text: &str, g: usize) -> Option<String> {
+        Re::new(pattern).search(&chars(text)).and_then(|m| m.group(g))
+    }
+
+    // Expected values are what CPython 3.11's `re` returns for the same call.
+    #[test]
+    fn python_semantics() {
+        assert_eq!(group(r"^-?\d+$", "12\n", 0).as_deref(), Some("12"));
+        assert_eq!(group(r"^-?\d+$", "12\n\n", 0), None);
+        assert_eq!(group(r"\{(.*?)\}", "{a: 1}, {b}", 1).as_deref(), Some("a: 1"));
+        assert_eq!(group(r"\{(.*?)\}", "{a:\n1}", 1), None);
+        assert_eq!(
+            Re::dotall(r"\{(.*?)\}").search(&chars("{a:\n1}")).and_then(|m| m.group(1)).as_deref(),
+            Some("a:\n1")
+        );
+        assert_eq!(group(r"<.*?>\(", "<a<b>>(", 0).as_deref(), Some("<a<b>>("));
+        assert_eq!(group(r"a|ab", "ab", 0).as_deref(), Some("a"));
+        assert_eq!(group(r"(x)?y", "y", 1), None);
+        assert_eq!(group(r"\bnew", "renew new", 0).map(|_| ()), Some(()));
+        assert_eq!(group(r"(?:a,\s*(?=[^,]+:))+", "a, b:", 0).as_deref(), Some("a, "));
+        assert_eq!(
+            group(r"\[\s*\[.*?\]\s*(,\s*\[.*?\]\s*)*\]", "[[1], [2]]", 1).as_deref(),
+            Some(", [2]")
+        );
+        let all: Vec<_> = Re::new(r"add\((.+?)\)")
+            .find_all(&chars("add(1); add(2); add()"))
+            .iter()
+            .map(|m| m.group(1).unwrap())
+            .collect();
+        assert_eq!(all, ["1", "2"]);
+        let empty: Vec<_> =
+            Re::new(r"x*").find_all(&chars("axx")).iter().map(|m| m.group(0).unwrap()).collect();
+        assert_eq!(empty, ["", "xx", ""]);
+    }
+}
