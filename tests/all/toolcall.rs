@@ -98,6 +98,50 @@ fn hostile_inputs_get_a_clear_outcome_within_the_deadline() {
 }
 
 #[test]
+fn hostile_java_and_javascript_arguments_get_a_clear_outcome_within_the_deadline() {
+    let (host, _cache) = host();
+    let plugin = toolcall(&host);
+    let deadline = Duration::from_millis(WasmLimits::default().deadline_ms);
+    let js = json!({"language": "javascript", "category": "simple",
+        "functions": [{"name": "f", "parameters": {"type": "dict", "properties": {
+            "rows": {"type": "array", "items": {"type": "array"}}}, "required": ["rows"]}}],
+        "possible_answer": [{"f": {"rows": [[[1]]]}}]});
+    let java = json!({"language": "java", "category": "simple",
+        "functions": [{"name": "f", "parameters": {"type": "dict", "properties": {
+            "m": {"type": "HashMap"}, "xs": {"type": "ArrayList", "items": {"type": "integer"}}},
+            "required": ["m"]}}],
+        "possible_answer": [{"f": {"m": [{"k": [1]}], "xs": [[1], ""]}}]});
+    let call = |args: Value| json!([{"name": "f", "arguments": args}]).to_string();
+    let many_rows = format!("[{}]", vec!["[1]"; 5_000].join(", "));
+    // Almost a 2-D array: BFCL's pattern backtracks exponentially on it (so does BFCL).
+    let almost = format!("[{}", vec!["[1]"; 40].join(","));
+    let puts =
+        format!("new HashMap<String, Object>() {{{{ {} }}}}", "put(\"k\", 2); ".repeat(50_000));
+    let adds = format!("new ArrayList<Integer>() {{{{ {} }}}}", "add(7); ".repeat(80_000));
+    let cases = [
+        (js.clone(), call(json!({"rows": many_rows})), &[Status::Invalid][..]),
+        (js.clone(), call(json!({"rows": almost})), &[Status::Ok, Status::Timeout][..]),
+        // Hundreds of kilobytes of Java literal: read (a wrong value) or stopped by the
+        // sample's fuel, never a crash.
+        (java.clone(), call(json!({"m": puts})), &[Status::Ok, Status::Timeout][..]),
+        (
+            java.clone(),
+            call(json!({"m": "new HashMap<>() {{ put(\"k\", 1); }}", "xs": adds})),
+            &[Status::Ok, Status::Timeout][..],
+        ),
+        (java, call(json!({"m": 7})), &[Status::Ok][..]),
+    ];
+    for (reference, completion, expected) in cases {
+        let started = Instant::now();
+        let outcome = check(&host, &plugin, &completion, reference, json!({"mode": "bfcl"}));
+        let took = started.elapsed();
+        assert!(took < deadline + Duration::from_millis(500), "{:.60}: {took:?}", completion);
+        assert!(expected.contains(&outcome.status()), "{:.60}: {outcome:?}", completion);
+        assert_ne!(outcome.reward(), Some(1.0), "{:.60}", completion);
+    }
+}
+
+#[test]
 fn toolrl_mode_reproduces_the_authors_values() {
     let cases = gavel_tests::jsonl("corpus/toolrl/cases.jsonl");
     assert!(cases.len() >= 500);

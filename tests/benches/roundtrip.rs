@@ -96,7 +96,7 @@ fn main() {
                 .map(|s| bare::gavel::reward::types::Sample {
                     prompt: s.prompt.clone(),
                     completion: s.completion.clone(),
-                    reference: s.reference.to_string(),
+                    reference: s.reference.json().to_owned(),
                     task: None,
                     group: None,
                 })

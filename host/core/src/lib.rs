@@ -8,8 +8,10 @@
 
 mod outcome;
 mod record;
+mod reference;
 mod sample;
 
 pub use outcome::{ErrorKind, Outcome, Score, Status, TimeoutKind};
 pub use record::Record;
+pub use reference::Reference;
 pub use sample::{Sample, SampleError};

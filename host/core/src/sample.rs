@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Deserializer};
 
+use crate::Reference;
+
 /// One rollout to score. Only `id` and `completion` are required.
 ///
 /// As a JSON line: `{"id": "a", "prompt": "...", "completion": "...", "reference": <any JSON>,
@@ -21,7 +23,7 @@ pub struct Sample {
     pub completion: String,
     /// The reference (ground truth), any JSON; `null` when absent.
     #[serde(default)]
-    pub reference: serde_json::Value,
+    pub reference: Reference,
     /// The task or data-source name.
     #[serde(default)]
     pub task: Option<String>,
@@ -50,7 +52,7 @@ impl Sample {
             id: id.into(),
             prompt: String::new(),
             completion: completion.into(),
-            reference: serde_json::Value::Null,
+            reference: Reference::NONE,
             task: None,
             group: None,
             meta: serde_json::Value::Null,
@@ -58,8 +60,8 @@ impl Sample {
     }
 
     /// Sets the reference.
-    pub fn with_reference(mut self, reference: serde_json::Value) -> Self {
-        self.reference = reference;
+    pub fn with_reference(mut self, reference: impl Into<Reference>) -> Self {
+        self.reference = reference.into();
         self
     }
 

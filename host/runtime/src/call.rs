@@ -61,7 +61,7 @@ pub(crate) fn call_batch(
 
 /// Checks the input cap and lays a sample out for the plugin.
 fn wire(sample: &Sample, max_input_bytes: u64) -> Result<WireSample<'_>, Outcome> {
-    let reference = sample.reference.to_string();
+    let reference = sample.reference.json();
     let size = sample.prompt.len()
         + sample.completion.len()
         + reference.len()

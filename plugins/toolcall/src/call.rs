@@ -14,22 +14,22 @@ pub struct Call {
 impl Call {
     /// Reads `{"name": …, "arguments"|"parameters": {…} | "<json>"}`, an OpenAI
     /// `{"type": "function", "function": {…}}` item, or BFCL's decoded `{name: {args}}`.
-    pub fn from_json(value: &Value) -> Result<Self, String> {
-        let Value::Object(obj) = value else {
-            return Err(format!("a call must be a JSON object, got {}", kind(value)));
+    pub fn from_json(value: Value) -> Result<Self, String> {
+        let Value::Object(mut obj) = value else {
+            return Err(format!("a call must be a JSON object, got {}", kind(&value)));
         };
-        if let Some(function) = obj.get("function") {
+        if let Some(function) = obj.remove("function") {
             return Self::from_json(function);
         }
-        if let Some(name) = obj.get("name") {
+        if let Some(name) = obj.remove("name") {
             let Value::String(name) = name else {
-                return Err(format!("a call's name must be a string, got {}", kind(name)));
+                return Err(format!("a call's name must be a string, got {}", kind(&name)));
             };
-            let args = match obj.get("arguments").or_else(|| obj.get("parameters")) {
+            let args = match obj.remove("arguments").or_else(|| obj.remove("parameters")) {
                 None | Some(Value::Null) => Map::new(),
-                Some(Value::Object(args)) => args.clone(),
+                Some(Value::Object(args)) => args,
                 Some(Value::String(text)) => {
-                    match gavel_plugin::serde_json::from_str::<Value>(text) {
+                    match gavel_plugin::serde_json::from_str::<Value>(&text) {
                         Ok(Value::Object(args)) => args,
                         Ok(other) => {
                             return Err(format!(
@@ -45,17 +45,17 @@ impl Call {
                 Some(other) => {
                     return Err(format!(
                         "arguments of {name} must be an object, got {}",
-                        kind(other)
+                        kind(&other)
                     ));
                 }
             };
-            return Ok(Self { name: name.clone(), args });
+            return Ok(Self { name, args });
         }
         // BFCL's decoded form: exactly one key, the function name.
         if obj.len() == 1 {
-            let (name, args) = obj.iter().next().expect("one entry");
+            let (name, args) = obj.into_iter().next().expect("one entry");
             if let Value::Object(args) = args {
-                return Ok(Self { name: name.clone(), args: args.clone() });
+                return Ok(Self { name, args });
             }
         }
         Err("a call needs a \"name\" (or the {name: {arguments}} form)".into())

@@ -27,6 +27,9 @@ pub mod partial;
 pub mod toolrl;
 pub mod value;
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use gavel_plugin::serde_json::Value;
 use gavel_plugin::{Outcome, Sample, Score};
 
@@ -96,10 +99,33 @@ fn gold(reference: &Value) -> Result<(Vec<Call>, bool), Outcome> {
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            Call::from_json(c).map_err(|e| Outcome::invalid(format!("reference.calls[{i}]: {e}")))
+            Call::from_json(c.clone())
+                .map_err(|e| Outcome::invalid(format!("reference.calls[{i}]: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok((calls, response))
+}
+
+/// The reference parsed, reusing the previous sample's when the text is the same: the rollouts
+/// of a GRPO group share one reference and sit next to each other in a batch, so a group
+/// parses its (often kilobyte-sized) function docs once. One entry, so memory stays bounded.
+fn parsed_reference(text: &str) -> Result<Rc<bfcl::Reference>, String> {
+    thread_local! {
+        static LAST: RefCell<Option<(String, Rc<bfcl::Reference>)>> = const { RefCell::new(None) };
+    }
+    LAST.with_borrow_mut(|last| {
+        if let Some((seen, parsed)) = last.as_ref()
+            && seen == text
+        {
+            return Ok(parsed.clone());
+        }
+        let parsed = Rc::new(
+            gavel_plugin::serde_json::from_str::<bfcl::Reference>(text)
+                .map_err(|e| e.to_string())?,
+        );
+        *last = Some((text.to_owned(), parsed.clone()));
+        Ok(parsed)
+    })
 }
 
 /// `bfcl` mode: BFCL's verdict for the reference `{"functions", "possible_answer",
@@ -109,7 +135,7 @@ fn bfcl_reward(sample: &Sample) -> Outcome {
     if matches!(sample.reference_json().trim(), "" | "null") {
         return Outcome::not_applicable("the sample has no reference");
     }
-    let reference = match sample.reference_as::<bfcl::Reference>() {
+    let reference = match parsed_reference(sample.reference_json()) {
         Ok(reference) => reference,
         Err(e) => {
             return Outcome::invalid(format!(
@@ -136,8 +162,12 @@ fn bfcl_reward(sample: &Sample) -> Outcome {
         }
     };
     let verdict = bfcl::check(&reference.functions, &calls, possible, category, language);
-    if verdict.error_type == Some("reference") {
-        return Outcome::invalid(format!("reference: {}", verdict.error.unwrap_or_default()));
+    match verdict.error_type {
+        Some("reference") => {
+            return Outcome::invalid(format!("reference: {}", verdict.error.unwrap_or_default()));
+        }
+        Some("too_large") => return Outcome::invalid(verdict.error.unwrap_or_default()),
+        _ => {}
     }
     let value = f64::from(u8::from(verdict.valid));
     let why = match (verdict.error_type, verdict.error) {

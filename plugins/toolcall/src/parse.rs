@@ -21,7 +21,7 @@ pub fn calls(completion: &str) -> Result<Vec<Call>, String> {
     // JSON first; Python call syntax (`[f(a=1)]`) is not JSON, so it falls through.
     let looks_like_json = text.starts_with('{') || text.starts_with('[');
     if looks_like_json && let Ok(value) = serde_json::from_str::<Value>(text) {
-        return from_json(&value);
+        return from_json(value);
     }
     if text.is_empty() {
         return Ok(Vec::new());
@@ -40,13 +40,13 @@ fn hermes(text: &str) -> Result<Vec<Call>, String> {
         };
         let block = strip_fence(body[..end].trim());
         match serde_json::from_str::<Value>(block) {
-            Ok(value) => out.extend(from_json(&value)?),
+            Ok(value) => out.extend(from_json(value)?),
             Err(whole) => {
                 for line in block.lines().filter(|l| !l.trim().is_empty()) {
                     let value: Value = serde_json::from_str(line.trim()).map_err(|e| {
                         format!("a <tool_call> block is not JSON ({whole}); line {line:?}: {e}")
                     })?;
-                    out.extend(from_json(&value)?);
+                    out.extend(from_json(value)?);
                 }
             }
         }
@@ -63,14 +63,18 @@ fn strip_fence(text: &str) -> &str {
 }
 
 /// Calls in JSON: `{"tool_calls": [...]}`, a list of calls, or one call.
-fn from_json(value: &Value) -> Result<Vec<Call>, String> {
+fn from_json(value: Value) -> Result<Vec<Call>, String> {
     match value {
-        Value::Object(obj) if obj.contains_key("tool_calls") => match &obj["tool_calls"] {
-            Value::Array(items) => items.iter().map(Call::from_json).collect(),
-            Value::Null => Ok(Vec::new()),
-            other => Err(format!("tool_calls must be a list, got {}", crate::call::kind(other))),
-        },
-        Value::Array(items) => items.iter().map(Call::from_json).collect(),
+        Value::Object(mut obj) if obj.contains_key("tool_calls") => {
+            match obj.remove("tool_calls").expect("present") {
+                Value::Array(items) => items.into_iter().map(Call::from_json).collect(),
+                Value::Null => Ok(Vec::new()),
+                other => {
+                    Err(format!("tool_calls must be a list, got {}", crate::call::kind(&other)))
+                }
+            }
+        }
+        Value::Array(items) => items.into_iter().map(Call::from_json).collect(),
         other => Ok(vec![Call::from_json(other)?]),
     }
 }

@@ -46,6 +46,17 @@ pub fn standardize(s: &str) -> String {
         .collect()
 }
 
+/// `standardize(a) == standardize(b)`, without building either string.
+pub fn standardized_eq(a: &str, b: &str) -> bool {
+    fn chars(s: &str) -> impl Iterator<Item = char> + '_ {
+        s.chars()
+            .filter(|c| !matches!(c, ' ' | ',' | '.' | '/' | '-' | '_' | '*' | '^'))
+            .map(|c| if c == '\'' { '"' } else { c })
+            .flat_map(char::to_lowercase)
+    }
+    chars(a).eq(chars(b))
+}
+
 /// Python's `==` on JSON-decoded values: `5 == 5.0`, `True == 1`, no string coercion.
 pub fn python_eq(a: &Value, b: &Value) -> bool {
     let number = |v: &Value| match v {
@@ -83,6 +94,9 @@ mod tests {
         assert!(equal(&json!("true"), &json!(true), LOOSE));
         assert!(!equal(&json!([1, 2]), &json!([2, 1]), LOOSE));
         assert!(equal(&json!("New York, NY"), &json!("newyork ny"), LOOSE));
+        assert!(standardized_eq("New York, NY", "newyork ny"));
+        assert!(standardized_eq("it's", "IT\"S"));
+        assert!(!standardized_eq("ab", "abc"));
         assert!(!equal(&json!({"a": 1}), &json!({"a": 1, "b": 2}), LOOSE));
     }
 

@@ -20,7 +20,7 @@ pub(crate) const SUPPORTED: &[&str] = &[since_v0_1_0::EXPORT];
 pub(crate) struct WireSample<'a> {
     pub(crate) prompt: &'a str,
     pub(crate) completion: &'a str,
-    pub(crate) reference: String,
+    pub(crate) reference: &'a str,
     pub(crate) task: Option<&'a str>,
     pub(crate) group: Option<&'a str>,
 }

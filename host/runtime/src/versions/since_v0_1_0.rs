@@ -45,7 +45,7 @@ pub(crate) fn score(
         .map(|s| wit::Sample {
             prompt: s.prompt.to_owned(),
             completion: s.completion.to_owned(),
-            reference: s.reference,
+            reference: s.reference.to_owned(),
             task: s.task.map(str::to_owned),
             group: s.group.map(str::to_owned),
         })

@@ -24,14 +24,14 @@ pub(super) fn python_type(name: &str) -> Option<super::Ty> {
     })
 }
 
-fn full(pattern: &str, value: &str) -> bool {
-    Re::new(pattern).match_at(&chars(value), 0).is_some()
+fn full(pattern: &'static str, value: &str) -> bool {
+    Re::cached(pattern, false).match_at(&chars(value), 0).is_some()
 }
 
 /// `re.sub(pattern, "", value)` for a pattern anchored at the end (one match at most).
-fn drop_suffix(pattern: &str, value: &str) -> String {
+fn drop_suffix(pattern: &'static str, value: &str) -> String {
     let text = chars(value);
-    match Re::new(pattern).search(&text) {
+    match Re::cached(pattern, false).search(&text) {
         Some(m) => text[..m.start()].iter().chain(&text[m.end()..]).collect(),
         None => value.to_owned(),
     }
@@ -109,20 +109,22 @@ fn element(text: &str, nested: Option<&str>, drop_quotes: bool) -> Result<Value,
 
 fn array_list(value: &str, nested: Option<&str>) -> Result<Value, Stop> {
     let text = chars(value);
-    if let Some(m) = Re::new(r"new\s+ArrayList<\w*>\(Arrays\.asList\((.+?)\)\)").search(&text) {
+    if let Some(m) =
+        Re::cached(r"new\s+ArrayList<\w*>\(Arrays\.asList\((.+?)\)\)", false).search(&text)
+    {
         let items = m.group(1).unwrap_or_default();
         return items.split(',').map(|e| element(py::strip(e), nested, true)).collect();
     }
-    let adds = Re::dotall(r"new\s+ArrayList<\w*>\(\)\s*\{\{\s*(.+?)\s*\}\}");
+    let adds = Re::cached(r"new\s+ArrayList<\w*>\(\)\s*\{\{\s*(.+?)\s*\}\}", true);
     if let Some(m) = adds.search(&text) {
         let body = chars(&m.group(1).unwrap_or_default());
-        return Re::new(r"add\((.+?)\)")
+        return Re::cached(r"add\((.+?)\)", false)
             .find_all(&body)
             .iter()
             .map(|add| element(py::strip(&add.group(1).unwrap_or_default()), nested, true))
             .collect();
     }
-    if Re::new(r"new\s+ArrayList<\w*>\(\)").search(&text).is_some() {
+    if Re::cached(r"new\s+ArrayList<\w*>\(\)", false).search(&text).is_some() {
         return Ok(Value::Array(Vec::new()));
     }
     Ok(Value::String(value.to_owned()))
@@ -130,7 +132,7 @@ fn array_list(value: &str, nested: Option<&str>) -> Result<Value, Stop> {
 
 fn array(value: &str, nested: Option<&str>) -> Result<Value, Stop> {
     let text = chars(value);
-    let Some(m) = Re::new(r"new\s+\w+\[\]\s*\{(.*?)\}").search(&text) else {
+    let Some(m) = Re::cached(r"new\s+\w+\[\]\s*\{(.*?)\}", false).search(&text) else {
         return Ok(Value::String(value.to_owned()));
     };
     let items = m.group(1).unwrap_or_default();
@@ -144,19 +146,19 @@ fn array(value: &str, nested: Option<&str>) -> Result<Value, Stop> {
 
 fn hash_map(value: &str) -> Result<Value, Stop> {
     let text = chars(value);
-    let filled = Re::dotall(r"new\s+HashMap<.*?>\s*\(\)\s*\{\s*\{?\s*(.*?)\s*\}?\s*\}");
+    let filled = Re::cached(r"new\s+HashMap<.*?>\s*\(\)\s*\{\s*\{?\s*(.*?)\s*\}?\s*\}", true);
     if let Some(m) = filled.search(&text) {
         let mut map = Map::new();
         let body = m.group(1).unwrap_or_default();
         if !py::strip(&body).is_empty() {
-            for put in Re::new(r#"put\("(.*?)",\s*(.*?)\)"#).find_all(&chars(&body)) {
+            for put in Re::cached(r#"put\("(.*?)",\s*(.*?)\)"#, false).find_all(&chars(&body)) {
                 let key = put.group(1).unwrap_or_default();
                 map.insert(key, untyped(py::strip(&put.group(2).unwrap_or_default()))?);
             }
         }
         return Ok(Value::Object(map));
     }
-    if Re::new(r"new\s+HashMap<.*?>\s*\(\)").search(&text).is_some() {
+    if Re::cached(r"new\s+HashMap<.*?>\s*\(\)", false).search(&text).is_some() {
         return Ok(Value::Object(Map::new()));
     }
     Ok(Value::String(value.to_owned()))

@@ -22,8 +22,8 @@ pub(super) fn python_type(name: &str) -> Option<super::Ty> {
     })
 }
 
-fn full(pattern: &str, value: &str) -> bool {
-    Re::new(pattern).match_at(&chars(value), 0).is_some()
+fn full(pattern: &'static str, value: &str) -> bool {
+    Re::cached(pattern, false).match_at(&chars(value), 0).is_some()
 }
 
 fn quoted(value: &str) -> bool {
@@ -55,24 +55,32 @@ pub fn convert(value: &str, expected: &str, nested: Option<&str>) -> Result<Valu
             "true" | "false" => Ok(Value::Bool(value == "true")),
             _ => string(),
         },
-        "dict" => Ok(object(value)),
-        "array" => Ok(array(value, nested)),
+        "dict" => object(value),
+        "array" => array(value, nested),
         other => Err(raises(format!("BFCL's JavaScript converter has no type {other:?}"))),
     }
 }
 
 /// `parse_js_collection(code, "array", nested_type)`; anything that raises inside leaves the
 /// text as it was, as BFCL's `try`/`except` does.
-fn array(code: &str, nested: Option<&str>) -> Value {
+fn array(code: &str, nested: Option<&str>) -> Result<Value, Stop> {
     let code = py::strip(code);
     let text = chars(code);
-    let two_d = Re::new(
+    let two_d = Re::cached(
         r"\[\s*\[.*?\]\s*(,\s*\[.*?\]\s*)*\]|\bnew\s+Array\(\s*\[.*?\]\s*(,\s*\[.*?\]\s*)*\)",
+        false,
     );
-    if let Some(m) = two_d.match_at(&text, 0) {
+    let matched = two_d.match_at(&text, 0);
+    if two_d.gave_up() {
+        return Err(Stop::TooLarge(format!(
+            "an array of more than {} rows",
+            super::pyre::MAX_GROUP_REPEATS
+        )));
+    }
+    if let Some(m) = matched {
         let whole = chars(&m.group(0).unwrap_or_default());
-        let rows = Re::new(r"\[(.*?)\]").find_all(&whole);
-        return Value::Array(
+        let rows = Re::cached(r"\[(.*?)\]", false).find_all(&whole);
+        return Ok(Value::Array(
             rows.iter()
                 .enumerate()
                 .map(|(i, row)| {
@@ -84,17 +92,17 @@ fn array(code: &str, nested: Option<&str>) -> Value {
                     Value::Array(row.split(',').map(|e| untyped(py::strip(e))).collect())
                 })
                 .collect(),
-        );
+        ));
     }
-    let Some(m) = Re::new(r"\[(.*?)\]|\bnew\s+Array\((.*?)\)").match_at(&text, 0) else {
-        return Value::String(code.to_owned());
+    let Some(m) = Re::cached(r"\[(.*?)\]|\bnew\s+Array\((.*?)\)", false).match_at(&text, 0) else {
+        return Ok(Value::String(code.to_owned()));
     };
     let items = m.group(1).or_else(|| m.group(2)).unwrap_or_default();
     let items = py::strip(&items);
     let elements: Vec<&str> =
         if items.is_empty() { Vec::new() } else { items.split(',').collect() };
     let Some(nested) = nested else {
-        return Value::Array(elements.iter().map(|e| untyped(py::strip(e))).collect());
+        return Ok(Value::Array(elements.iter().map(|e| untyped(py::strip(e))).collect()));
     };
     let converted: Result<Vec<Value>, Stop> = elements
         .iter()
@@ -105,40 +113,41 @@ fn array(code: &str, nested: Option<&str>) -> Value {
         })
         .collect();
     match converted {
-        Ok(items) => Value::Array(items),
+        Ok(items) => Ok(Value::Array(items)),
+        Err(stop @ Stop::TooLarge(_)) => Err(stop),
         // BFCL's bare `except:` catches what the element conversion raised; a number JSON
         // cannot hold matches no possible answer either way.
-        Err(_) => Value::String(code.to_owned()),
+        Err(_) => Ok(Value::String(code.to_owned())),
     }
 }
 
 /// `parse_js_collection(code, "dict")`.
-fn object(code: &str) -> Value {
+fn object(code: &str) -> Result<Value, Stop> {
     let code = py::strip(code);
     if code == "{}" {
-        return Value::Object(Map::new());
+        return Ok(Value::Object(Map::new()));
     }
     let text = chars(code);
-    let Some(m) = Re::new(r"\{(.*?)\}").match_at(&text, 0) else {
-        return Value::String(code.to_owned());
+    let Some(m) = Re::cached(r"\{(.*?)\}", false).match_at(&text, 0) else {
+        return Ok(Value::String(code.to_owned()));
     };
     let content = chars(&m.group(1).unwrap_or_default());
     let mut map = Map::new();
-    for pair in Re::new(r"([^:]+):\s*(.*?)(?:,\s*(?=[^,]+:)|$)").find_all(&content) {
+    for pair in Re::cached(r"([^:]+):\s*(.*?)(?:,\s*(?=[^,]+:)|$)", false).find_all(&content) {
         let key = pair.group(1).unwrap_or_default();
         let key = py::strip_chars(py::strip(&key), &['\'', '"']);
         let value = pair.group(2).unwrap_or_default();
         let value = py::strip(&value);
         let parsed = if value.starts_with('[') && value.ends_with(']') {
-            array(value, None)
+            array(value, None)?
         } else if value.starts_with('{') && value.ends_with('}') {
-            object(value)
+            object(value)?
         } else {
             untyped(py::strip_chars(value, &['\'', '"']))
         };
         map.insert(key.to_owned(), parsed);
     }
-    Value::Object(map)
+    Ok(Value::Object(map))
 }
 
 /// `parse_js_value`: a literal read without a declared type. A number JSON cannot hold stays
@@ -183,6 +192,11 @@ mod tests {
             json!([[1, 2], [3, 4], [5, 6]])
         );
         assert_eq!(conv("{}", "dict", None), json!({}));
+        let rows = vec!["[1]"; 2_000].join(", ");
+        assert!(matches!(
+            convert(&format!("[{rows}]"), "array", Some("array")),
+            Err(Stop::TooLarge(_))
+        ));
         assert_eq!(
             conv("{'key1': 123, 'key2': 'value', 'key3': false}", "dict", None),
             json!({"key1": 123, "key2": "value", "key3": false})

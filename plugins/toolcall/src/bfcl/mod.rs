@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use gavel_plugin::serde_json::Value;
 
 use crate::call::Call;
-use crate::value::{python_eq, standardize};
+use crate::value::{python_eq, standardized_eq};
 
 /// BFCL's verdict on one completion.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,63 +49,60 @@ impl Verdict {
 }
 
 /// A BFCL test entry as the reference of a sample: `{"functions", "possible_answer",
-/// "language"?, "category"?}`. Read straight from the reference text, borrowing its strings
-/// and skipping what the checker never reads (descriptions, defaults, enums), which is most of
-/// a function doc's bytes.
+/// "language"?, "category"?}`. Read into the few fields the checker uses, skipping the rest of
+/// a function doc (descriptions, defaults, enums: most of its bytes).
 #[derive(Debug, serde::Deserialize)]
-pub struct Reference<'a> {
+pub struct Reference {
     /// The function docs the model was given.
-    #[serde(borrow)]
-    pub functions: Vec<FunctionDoc<'a>>,
+    pub functions: Vec<FunctionDoc>,
     /// One `{name: {param: [allowed values]}}` per expected call.
     pub possible_answer: Vec<Value>,
     /// `python` (default), `java` or `javascript`.
-    #[serde(borrow, default)]
-    pub language: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub language: Option<String>,
     /// BFCL's test category (`simple`, `multiple`, `parallel`, `parallel_multiple`, ...).
-    #[serde(borrow, default)]
-    pub category: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub category: Option<String>,
 }
 
 /// The parts of a function doc BFCL's checker reads.
 #[derive(Debug, serde::Deserialize)]
-pub struct FunctionDoc<'a> {
+pub struct FunctionDoc {
     /// The function's name.
-    #[serde(borrow)]
-    pub name: Cow<'a, str>,
+    pub name: String,
     /// Its parameters.
-    #[serde(borrow, default)]
-    pub parameters: Parameters<'a>,
+    #[serde(default)]
+    pub parameters: Parameters,
 }
 
 /// A function's parameters: their docs by name, and which are required.
 #[derive(Debug, Default, serde::Deserialize)]
-pub struct Parameters<'a> {
+pub struct Parameters {
     /// Parameter docs by name.
-    #[serde(borrow, default)]
-    pub properties: BTreeMap<Cow<'a, str>, ParamDoc<'a>>,
+    #[serde(default)]
+    pub properties: BTreeMap<String, ParamDoc>,
     /// The names of the required parameters.
-    #[serde(borrow, default)]
-    pub required: Vec<Cow<'a, str>>,
+    #[serde(default)]
+    pub required: Vec<String>,
 }
 
 /// One parameter's declared type (and its items' type, for collections).
 #[derive(Debug, serde::Deserialize)]
-pub struct ParamDoc<'a> {
+pub struct ParamDoc {
     /// The declared type, in the language's vocabulary (`integer`, `ArrayList`, `Bigint`).
-    #[serde(borrow, rename = "type", default)]
-    pub ty: Cow<'a, str>,
+    #[serde(rename = "type", default)]
+    pub ty: String,
     /// The items' doc, for collections.
-    #[serde(borrow, default)]
-    pub items: Option<ItemDoc<'a>>,
+    #[serde(default)]
+    pub items: Option<ItemDoc>,
 }
 
 /// A collection's item type.
 #[derive(Debug, serde::Deserialize)]
-pub struct ItemDoc<'a> {
+pub struct ItemDoc {
     /// The items' declared type.
-    #[serde(borrow, rename = "type", default)]
-    pub ty: Option<Cow<'a, str>>,
+    #[serde(rename = "type", default)]
+    pub ty: Option<String>,
 }
 
 /// A Python type as BFCL's checker sees a JSON-decoded value.
@@ -193,7 +190,7 @@ impl Language {
 
 /// Checks the calls of a completion against BFCL's reference for one test entry.
 pub fn check(
-    functions: &[FunctionDoc<'_>],
+    functions: &[FunctionDoc],
     calls: &[Call],
     possible: &[Value],
     category: &str,
@@ -257,17 +254,12 @@ pub fn check(
     simple(doc, &calls[0], answer, language)
 }
 
-fn find_doc<'a, 'd>(functions: &'a [FunctionDoc<'d>], name: &str) -> Option<&'a FunctionDoc<'d>> {
+fn find_doc<'a>(functions: &'a [FunctionDoc], name: &str) -> Option<&'a FunctionDoc> {
     functions.iter().find(|f| f.name == name)
 }
 
 /// BFCL's `simple_function_checker`.
-fn simple(
-    doc: Option<&FunctionDoc<'_>>,
-    call: &Call,
-    answer: &Value,
-    language: Language,
-) -> Verdict {
+fn simple(doc: Option<&FunctionDoc>, call: &Call, answer: &Value, language: Language) -> Verdict {
     let Some(doc) = doc else {
         return Verdict::fail("reference", "no function doc for the possible answer");
     };
@@ -285,7 +277,7 @@ fn simple(
         );
     }
     for param in &doc.parameters.required {
-        if !call.args.contains_key(&**param) {
+        if !call.args.contains_key(param) {
             return Verdict::fail(
                 "simple_function_checker:missing_required",
                 format!("Missing required parameter: {param:?}."),
@@ -330,8 +322,8 @@ fn simple(
                 Value::Number(n) if type_name == "float" && !n.is_f64() => n
                     .as_f64()
                     .and_then(gavel_plugin::serde_json::Number::from_f64)
-                    .map_or(value.clone(), Value::Number),
-                _ => value.clone(),
+                    .map_or(Cow::Borrowed(value), |n| Cow::Owned(Value::Number(n))),
+                _ => Cow::Borrowed(value),
             },
             Language::Java | Language::JavaScript => {
                 let (error_type, language_name) = if language == Language::Java {
@@ -353,11 +345,17 @@ fn simple(
                     js::convert(text, type_name, nested_name)
                 };
                 match converted {
-                    Ok(value) => value,
+                    Ok(value) => Cow::Owned(value),
                     Err(py::Stop::Raises(why)) => {
                         return Verdict::fail(
                             "checker_exception",
                             format!("BFCL's checker raises on parameter {param:?}: {why}"),
+                        );
+                    }
+                    Err(py::Stop::TooLarge(why)) => {
+                        return Verdict::fail(
+                            "too_large",
+                            format!("parameter {param:?} is too large to check: {why}"),
                         );
                     }
                     Err(py::Stop::Unrepresentable(why)) => {
@@ -454,16 +452,18 @@ fn type_check(
     ))
 }
 
-fn std_value(v: &Value) -> Value {
-    match v {
-        Value::String(s) => Value::String(standardize(s)),
-        other => other.clone(),
+/// Equality after standardising the two values when they are strings (BFCL standardises the
+/// top level of a value only, so nested strings compare exactly); no allocation.
+fn std_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => standardized_eq(x, y),
+        _ => python_eq(a, b),
     }
 }
 
 fn string_check(param: &str, value: &Value, options: &[Value]) -> Verdict {
-    let got = standardize(value.as_str().unwrap_or_default());
-    if options.iter().filter_map(Value::as_str).any(|o| standardize(o) == got) {
+    let got = value.as_str().unwrap_or_default();
+    if options.iter().filter_map(Value::as_str).any(|o| standardized_eq(o, got)) {
         return Verdict::ok();
     }
     Verdict::fail(
@@ -479,10 +479,14 @@ fn list_check(param: &str, value: &Value, options: &[Value]) -> Verdict {
     let Value::Array(items) = value else {
         return Verdict::fail("value_error:list/tuple", "not a list");
     };
-    let got: Vec<Value> = items.iter().map(std_value).collect();
     let hit = options.iter().any(|option| match option {
-        Value::Array(o) => {
-            python_eq(&Value::Array(got.clone()), &Value::Array(o.iter().map(std_value).collect()))
+        Value::Array(o) => items.len() == o.len() && items.iter().zip(o).all(|(a, b)| std_eq(a, b)),
+        // BFCL iterates a string option's characters, so `""` (optional) matches `[]`.
+        Value::String(chars) => {
+            items.len() == chars.chars().count()
+                && items.iter().zip(chars.chars()).all(|(item, c)| {
+                    item.as_str().is_some_and(|x| standardized_eq(x, c.encode_utf8(&mut [0; 4])))
+                })
         }
         _ => false,
     });
@@ -511,7 +515,7 @@ fn dict_check(param: &str, value: &Value, options: &[Value]) -> Verdict {
         let Some(answer) = option.as_object() else { continue };
         last = Verdict::ok();
         for (key, v) in model {
-            let allowed: Vec<Value> = match answer.get(key) {
+            let allowed: Cow<[Value]> = match answer.get(key) {
                 None => {
                     last = Verdict::fail(
                         "value_error:dict_key",
@@ -519,13 +523,13 @@ fn dict_check(param: &str, value: &Value, options: &[Value]) -> Verdict {
                     );
                     break;
                 }
-                Some(Value::Array(allowed)) => allowed.iter().map(std_value).collect(),
+                Some(Value::Array(allowed)) => Cow::Borrowed(allowed),
                 // BFCL iterates whatever stands there: a string's characters are each allowed
                 // (a quirk of possible answers that hold a bare string).
                 Some(Value::String(allowed)) => {
-                    allowed.chars().map(|c| Value::String(standardize(&c.to_string()))).collect()
+                    Cow::Owned(allowed.chars().map(|c| Value::String(c.to_string())).collect())
                 }
-                Some(Value::Object(allowed)) if allowed.is_empty() => Vec::new(),
+                Some(Value::Object(allowed)) if allowed.is_empty() => Cow::Owned(Vec::new()),
                 Some(other) => {
                     return Verdict::fail(
                         "checker_exception",
@@ -533,7 +537,7 @@ fn dict_check(param: &str, value: &Value, options: &[Value]) -> Verdict {
                     );
                 }
             };
-            if !python_in(&std_value(v), &allowed) {
+            if !allowed.iter().any(|a| std_eq(v, a)) {
                 last = Verdict::fail(
                     "value_error:dict_value",
                     format!("Invalid value for parameter '{key}': {v}."),
@@ -600,7 +604,7 @@ mod tests {
     use super::*;
     use gavel_plugin::serde_json::json;
 
-    fn doc() -> FunctionDoc<'static> {
+    fn doc() -> FunctionDoc {
         gavel_plugin::serde_json::from_str(
             r#"{"name": "calc_area", "description": "Area.", "parameters": {"type": "dict", "properties": {
             "base": {"type": "integer", "description": "The base."}, "height": {"type": "float"},

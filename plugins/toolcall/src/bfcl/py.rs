@@ -12,6 +12,9 @@ pub enum Stop {
     /// A number JSON cannot hold (`nan`, `inf`, an integer beyond 64 bits): no possible
     /// answer (JSON) equals it, so the value is wrong wherever it stands.
     Unrepresentable(String),
+    /// Too large to read the way BFCL does within gavel's bounds (a 2-D array of more than
+    /// [`super::pyre::MAX_GROUP_REPEATS`] rows): the sample is invalid, not scored.
+    TooLarge(String),
 }
 
 /// Python's `str.isspace()` for one character.

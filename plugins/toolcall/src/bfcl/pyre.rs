@@ -12,12 +12,23 @@
 //! Repeats of one character (`\s*`, `.*?`, `[^,]+`) are matched with a loop, not recursion,
 //! so the stack depth does not grow with the length of the text.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// Most iterations of a repeated group (`(,\s*\[.*?\])*`) one match may take; each is a
+/// level of recursion, so a hostile text with more gives up instead of exhausting the stack.
+pub const MAX_GROUP_REPEATS: usize = 128;
+
 /// A parsed pattern.
 #[derive(Debug)]
 pub struct Re {
     root: Node,
     groups: usize,
     dotall: bool,
+    gave_up: std::cell::Cell<bool>,
+    /// The character every match starts with, when the pattern starts with a literal: a
+    /// search skips other positions without trying them.
+    first: Option<char>,
 }
 
 #[derive(Debug)]
@@ -80,32 +91,89 @@ impl Re {
         Self::build(pattern, true)
     }
 
+    /// The parsed `pattern`, parsed once per instance: converters run once per argument, and a
+    /// Java map of many entries reads each value with several patterns.
+    pub fn cached(pattern: &'static str, dotall: bool) -> Rc<Re> {
+        thread_local! {
+            static PARSED: RefCell<Vec<(&'static str, bool, Rc<Re>)>> = const { RefCell::new(Vec::new()) };
+        }
+        PARSED.with_borrow_mut(|parsed| {
+            if let Some((_, _, re)) =
+                parsed.iter().find(|(p, d, _)| std::ptr::eq(*p, pattern) && *d == dotall)
+            {
+                return re.clone();
+            }
+            let re = Rc::new(Self::build(pattern, dotall));
+            parsed.push((pattern, dotall, re.clone()));
+            re
+        })
+    }
+
     fn build(pattern: &str, dotall: bool) -> Self {
         let chars: Vec<char> = pattern.chars().collect();
         let mut parser = Parser { chars: &chars, at: 0, groups: 0 };
         let root = parser.alt();
         assert!(parser.at == chars.len(), "unsupported pattern {pattern:?} at {}", parser.at);
-        Self { root, groups: parser.groups + 1, dotall }
+        let first = match &root {
+            Node::Seq(nodes) => match nodes.first() {
+                Some(Node::Char(c)) => Some(*c),
+                _ => None,
+            },
+            _ => None,
+        };
+        Self {
+            root,
+            groups: parser.groups + 1,
+            dotall,
+            gave_up: std::cell::Cell::new(false),
+            first,
+        }
     }
 
     /// `re.match`: a match starting at `from`.
     pub fn match_at<'t>(&self, text: &'t [char], from: usize) -> Option<Match<'t>> {
+        self.gave_up.set(false);
+        self.attempt(text, from)
+    }
+
+    fn attempt<'t>(&self, text: &'t [char], from: usize) -> Option<Match<'t>> {
         let mut caps: Caps = vec![None; self.groups];
+        self.end_of_match(text, from, &mut caps).map(|end| {
+            caps[0] = Some((from, end));
+            Match { text, caps }
+        })
+    }
+
+    /// Where a match starting at `from` ends, its groups in `caps`.
+    fn end_of_match(&self, text: &[char], from: usize, caps: &mut Caps) -> Option<usize> {
         let mut end = None;
-        let ok = self.run(&self.root, text, from, &mut caps, &mut |j, _| {
+        self.run(&self.root, text, from, caps, &mut |j, _| {
             end = Some(j);
             true
-        });
-        if !ok {
-            return None;
-        }
-        caps[0] = Some((from, end.unwrap_or(from)));
-        Some(Match { text, caps })
+        })
+        .then(|| end.unwrap_or(from))
+    }
+
+    /// Whether a search gave up at [`MAX_GROUP_REPEATS`] (its "no match" is then no answer).
+    pub fn gave_up(&self) -> bool {
+        self.gave_up.get()
     }
 
     /// `re.search`: the leftmost match at or after `from`.
     pub fn search_from<'t>(&self, text: &'t [char], from: usize) -> Option<Match<'t>> {
-        (from..=text.len()).find_map(|i| self.match_at(text, i))
+        self.gave_up.set(false);
+        let mut caps: Caps = vec![None; self.groups];
+        for i in from..=text.len() {
+            if self.first.is_some_and(|c| text.get(i) != Some(&c)) {
+                continue;
+            }
+            caps.fill(None);
+            if let Some(end) = self.end_of_match(text, i, &mut caps) {
+                caps[0] = Some((i, end));
+                return Some(Match { text, caps });
+            }
+        }
+        None
     }
 
     /// `re.search` over the whole text.
@@ -144,6 +212,9 @@ impl Re {
         caps: &mut Caps,
         k: &mut dyn FnMut(usize, &mut Caps) -> bool,
     ) -> bool {
+        if self.gave_up.get() {
+            return false;
+        }
         match node {
             Node::Char(_) | Node::Any | Node::Class { .. } => {
                 i < s.len() && self.one(node, s[i]) && k(i + 1, caps)
@@ -183,15 +254,26 @@ impl Re {
             Node::Seq(nodes) => self.seq(nodes, s, i, caps, k),
             Node::Repeat { node, min, max, greedy } => {
                 if matches!(**node, Node::Char(_) | Node::Any | Node::Class { .. }) {
-                    let run = s[i..].iter().take(*max).take_while(|&&c| self.one(node, c)).count();
-                    if run < *min {
-                        return false;
-                    }
-                    if *greedy {
-                        (*min..=run).rev().any(|n| k(i + n, caps))
+                    let fits = |j: usize| j < s.len() && self.one(node, s[j]);
+                    // Stop trying lengths at once when a deeper repeat gave up.
+                    let mut attempt = |n: usize| k(i + n, caps) || self.gave_up.get();
+                    let hit = if *greedy {
+                        let run = (0..*max).take_while(|&n| fits(i + n)).count();
+                        run >= *min && (*min..=run).rev().any(&mut attempt)
                     } else {
-                        (*min..=run).any(|n| k(i + n, caps))
-                    }
+                        // Lazy: grow one character at a time, never scanning ahead.
+                        let mut n = 0;
+                        loop {
+                            if n >= *min && attempt(n) {
+                                break true;
+                            }
+                            if n == *max || !fits(i + n) {
+                                break false;
+                            }
+                            n += 1;
+                        }
+                    };
+                    hit && !self.gave_up.get()
                 } else {
                     self.repeat(node, *min, *max, *greedy, 0, s, i, caps, k)
                 }
@@ -236,6 +318,10 @@ impl Re {
                         && self.repeat(node, min, max, greedy, count + 1, s, j, caps, k)
                 })
         };
+        if count >= MAX_GROUP_REPEATS {
+            self.gave_up.set(true);
+            return false;
+        }
         // Greedy: one more iteration first, then stopping here; lazy: the other way round.
         if !greedy && count >= min && k(i, caps) {
             return true;
