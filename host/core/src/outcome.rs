@@ -49,6 +49,9 @@ pub enum ErrorKind {
     MalformedOutput,
     /// The host had no capacity for the call; retrying later may succeed.
     Capacity,
+    /// Another sample of the same GRPO group failed in a source whose policy says
+    /// `on_error = "drop_group"`, so the whole group is left out of this step.
+    GroupDropped,
     /// Anything else the host could not complete.
     Host,
 }
@@ -65,6 +68,7 @@ impl ErrorKind {
             Self::NonFinite => "non_finite",
             Self::MalformedOutput => "malformed_output",
             Self::Capacity => "capacity",
+            Self::GroupDropped => "group_dropped",
             Self::Host => "host",
         }
     }
