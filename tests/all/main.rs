@@ -6,5 +6,6 @@ mod cache;
 mod contract;
 mod imports;
 mod math;
+mod policy;
 mod scheduling;
 mod toolcall;

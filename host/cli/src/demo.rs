@@ -1,17 +1,18 @@
-//! `gavel demo`: scores the bundled GRPO example with the bundled plugins and prints a table.
+//! `gavel demo`: scores the bundled GRPO example with the default policy and prints a table.
 //!
-//! Each rollout gets a correctness reward from `math` and a format reward from `format`.
-//! Until policies land, the demo's reward is correctness, shown beside the format reward and
-//! the GRPO advantage within each group (reward minus group mean, over group std).
+//! The default policy is `examples/policies/r1_sum.toml`: DeepSeek-R1's accuracy (`math`) plus
+//! format (`format`) reward, with GRPO advantages per prompt group. A sample the math plugin
+//! cannot judge is masked (no reward, no advantage), never rewarded 0.
 
-use std::collections::BTreeMap;
+use std::path::Path;
 
 use anyhow::Context;
 use gavel_core::{Outcome, Sample};
 use gavel_host::{Host, HostConfig};
-use gavel_sandbox::WasmLimits;
+use gavel_policy::{Policy, SourceKinds};
 
 const EXAMPLE: &str = include_str!("../../../examples/grpo-rollouts.jsonl");
+const POLICY: &str = include_str!("../../../examples/policies/r1_sum.toml");
 
 pub fn run() -> anyhow::Result<()> {
     let samples: Vec<Sample> = EXAMPLE
@@ -22,63 +23,47 @@ pub fn run() -> anyhow::Result<()> {
         })
         .collect::<anyhow::Result<_>>()?;
     let host = Host::new(HostConfig::default()).context("cannot start the plugin host")?;
+    let policy = Policy::parse(
+        POLICY,
+        "examples/policies/r1_sum.toml",
+        Path::new("."),
+        &SourceKinds::standard(host),
+    )?;
     let runtime = tokio::runtime::Runtime::new()?;
-    let mut columns = Vec::new();
-    for name in ["math", "format"] {
-        let plugin = host.load(crate::plugins::source(name)?, WasmLimits::default())?;
-        let outcomes = runtime.block_on(host.score_batch(
-            &plugin,
-            samples.clone(),
-            &serde_json::Value::Null,
-        ))?;
-        columns.push(outcomes);
-    }
-    let (math, format) = (&columns[0], &columns[1]);
-    let advantages = group_advantages(&samples, math);
+    let scored = runtime.block_on(policy.score(&samples, 0.0));
 
     println!(
-        "{:<10} {:<8} {:<16} {:>7} {:>7} {:>9}  answer",
-        "ID", "GROUP", "STATUS", "MATH", "FORMAT", "ADVANTAGE"
+        "policy: reward = accuracy + format (examples/policies/r1_sum.toml), GRPO advantages\n"
     );
-    for (i, sample) in samples.iter().enumerate() {
-        let cell = |o: &Outcome| o.reward().map_or("-".to_owned(), |r| format!("{r:.2}"));
-        let explanation = match &math[i] {
+    println!(
+        "{:<10} {:<8} {:<15} {:>7} {:>9} {:>7} {:>10}  why",
+        "ID", "GROUP", "STATUS", "REWARD", "ACCURACY", "FORMAT", "ADVANTAGE"
+    );
+    for (sample, result) in samples.iter().zip(&scored) {
+        let part = |name: &str| match &result.outcome {
+            Outcome::Scored(s) => s
+                .components
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or("-".to_owned(), |(_, v)| format!("{v:.2}")),
+            _ => "-".to_owned(),
+        };
+        let why = match &result.outcome {
             Outcome::Scored(score) => score.explanation.clone().unwrap_or_default(),
             other => other.message().unwrap_or_default().to_owned(),
         };
         println!(
-            "{:<10} {:<8} {:<16} {:>7} {:>7} {:>9}  {}",
+            "{:<10} {:<8} {:<15} {:>7} {:>9} {:>7} {:>10}  {}",
             sample.id,
             sample.group.as_deref().unwrap_or("-"),
-            math[i].status().as_str(),
-            cell(&math[i]),
-            cell(&format[i]),
-            advantages[i].map_or("masked".to_owned(), |a| format!("{a:+.2}")),
-            explanation,
+            result.outcome.status().as_str(),
+            result.outcome.reward().map_or("-".to_owned(), |r| format!("{r:.2}")),
+            part("accuracy"),
+            part("format"),
+            result.advantage.map_or("masked".to_owned(), |a| format!("{a:+.2}")),
+            why,
         );
     }
     println!("\nnot_applicable rows are masked from the group baseline, never rewarded 0.");
     Ok(())
-}
-
-/// GRPO advantages per group over the scored samples; `None` for samples without a reward.
-fn group_advantages(samples: &[Sample], outcomes: &[Outcome]) -> Vec<Option<f64>> {
-    let mut groups: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    for (sample, outcome) in samples.iter().zip(outcomes) {
-        if let Some(reward) = outcome.reward() {
-            groups.entry(sample.group.as_deref().unwrap_or("")).or_default().push(reward);
-        }
-    }
-    samples
-        .iter()
-        .zip(outcomes)
-        .map(|(sample, outcome)| {
-            let reward = outcome.reward()?;
-            let rewards = &groups[sample.group.as_deref().unwrap_or("")];
-            let n = rewards.len() as f64;
-            let mean = rewards.iter().sum::<f64>() / n;
-            let std = (rewards.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / n).sqrt();
-            Some((reward - mean) / (std + 1e-6))
-        })
-        .collect()
 }

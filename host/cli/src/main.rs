@@ -2,6 +2,7 @@
 
 mod demo;
 mod plugins;
+mod policy;
 mod score;
 
 use clap::{Parser, Subcommand};
@@ -16,8 +17,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Score JSON-lines samples with a plugin, one result line per input line.
+    /// Score JSON-lines samples with a plugin or a policy, one result line per input line.
     Score(score::Args),
+    /// Check a policy file and print its plan: its sources, when each runs, its terms.
+    Check {
+        /// The policy file (TOML).
+        policy: std::path::PathBuf,
+    },
     /// List the bundled plugins.
     Plugins,
     /// Print what a plugin says about itself and what it imports.
@@ -40,6 +46,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Score(args) => score::run(args),
+        Command::Check { policy } => policy::check(&policy),
         Command::Plugins => plugins::list(),
         Command::Inspect { plugin } => plugins::inspect(&plugin),
         Command::Demo => demo::run(),

@@ -7,23 +7,34 @@ use std::time::Instant;
 
 use anyhow::Context;
 use gavel_core::{Outcome, Record, Sample, Status};
+use gavel_host::{Host, Plugin};
+use gavel_policy::Policy;
 use gavel_sandbox::WasmLimits;
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// Lines read, scored and written at a time: bounds memory on inputs of any size.
+/// Lines read, scored and written at a time: bounds memory on inputs of any size. A chunk
+/// is extended to the end of the GRPO group it stops in, so adjacent samples of a group are
+/// always scored (and normalised) together.
 const CHUNK_LINES: usize = 4096;
 
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("scorer").required(true).args(["plugin", "policy"])))]
 pub struct Args {
     /// A bundled plugin's name (see `gavel plugins`) or a `.wasm` component file.
     #[arg(long)]
-    plugin: String,
+    plugin: Option<String>,
+    /// A policy file (TOML) combining plugins and other sources; see `gavel check`.
+    #[arg(long, conflicts_with_all = ["config", "limits"])]
+    policy: Option<PathBuf>,
+    /// The training step, for policies that schedule their weights (`sched`).
+    #[arg(long, default_value_t = 0.0, requires = "policy")]
+    step: f64,
     /// The plugin's config, as a JSON object.
-    #[arg(long, default_value = "{}")]
-    config: String,
+    #[arg(long)]
+    config: Option<String>,
     /// Limits overriding the defaults, as a JSON object (e.g. '{"deadline_ms": 200}').
-    #[arg(long, default_value = "{}")]
-    limits: String,
+    #[arg(long)]
+    limits: Option<String>,
     /// Input JSON-lines file, or `-` for standard input.
     #[arg(long)]
     input: PathBuf,
@@ -32,12 +43,58 @@ pub struct Args {
     output: Option<PathBuf>,
 }
 
+/// What scores the samples.
+enum Scorer {
+    Plugin { host: Host, plugin: std::sync::Arc<Plugin>, config: serde_json::Value },
+    Policy { policy: Policy, step: f64 },
+}
+
+impl Scorer {
+    fn new(args: &Args) -> anyhow::Result<Self> {
+        if let Some(path) = &args.policy {
+            let host = Host::new(gavel_host::HostConfig::default())
+                .context("cannot start the plugin host")?;
+            let policy = Policy::load(path, &gavel_policy::SourceKinds::standard(host))?;
+            return Ok(Self::Policy { policy, step: args.step });
+        }
+        let spec = args.plugin.as_deref().expect("clap requires --plugin or --policy");
+        let config: serde_json::Value =
+            serde_json::from_str(args.config.as_deref().unwrap_or("{}"))
+                .context("--config is not valid JSON")?;
+        let limits: WasmLimits = serde_json::from_str(args.limits.as_deref().unwrap_or("{}"))
+            .context("--limits is invalid")?;
+        let (host, plugin) = crate::plugins::load(spec, limits)?;
+        host.check_config(&plugin, &config)?;
+        Ok(Self::Plugin { host, plugin, config })
+    }
+
+    /// One outcome per sample, with the advantage column when the scorer has one.
+    async fn score(
+        &self,
+        samples: Vec<Sample>,
+    ) -> anyhow::Result<Vec<(Outcome, Option<Option<f64>>)>> {
+        Ok(match self {
+            Self::Plugin { host, plugin, config } => host
+                .score_batch(plugin, samples, config)
+                .await?
+                .into_iter()
+                .map(|o| (o, None))
+                .collect(),
+            Self::Policy { policy, step } => {
+                let with_advantage = policy.has_advantage();
+                policy
+                    .score(&samples, *step)
+                    .await
+                    .into_iter()
+                    .map(|s| (s.outcome, with_advantage.then_some(s.advantage)))
+                    .collect()
+            }
+        })
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let config: serde_json::Value =
-        serde_json::from_str(&args.config).context("--config is not valid JSON")?;
-    let limits: WasmLimits = serde_json::from_str(&args.limits).context("--limits is invalid")?;
-    let (host, plugin) = crate::plugins::load(&args.plugin, limits)?;
-    host.check_config(&plugin, &config)?;
+    let scorer = Scorer::new(&args)?;
 
     let (input, size): (Box<dyn Read>, Option<u64>) = if args.input.as_os_str() == "-" {
         (Box::new(std::io::stdin()), None)
@@ -59,12 +116,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     let started = Instant::now();
     let mut tally = Tally::default();
-    let mut lines = BufReader::new(input).lines().enumerate();
+    let mut lines = BufReader::new(input).lines().enumerate().peekable();
     loop {
         // Parse a chunk: samples to score, and per-line parse failures kept in place.
         let mut slots: Vec<Result<String, (String, Outcome)>> = Vec::new();
-        let mut samples = Vec::new();
-        for (index, line) in lines.by_ref() {
+        let mut samples: Vec<Sample> = Vec::new();
+        while let Some((index, line)) = lines.next() {
             let line = line.with_context(|| format!("cannot read input line {}", index + 1))?;
             progress.inc(line.len() as u64 + 1);
             if line.trim().is_empty() {
@@ -81,21 +138,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     slots.push(Err((id, outcome)));
                 }
             }
-            if slots.len() == CHUNK_LINES {
+            if slots.len() >= CHUNK_LINES && !next_in_same_group(&mut lines, samples.last()) {
                 break;
             }
         }
         if slots.is_empty() {
             break;
         }
-        let mut scored = runtime.block_on(host.score_batch(&plugin, samples, &config))?.into_iter();
+        let mut scored = runtime.block_on(scorer.score(samples))?.into_iter();
         for slot in slots {
-            let (id, outcome) = match slot {
-                Ok(id) => (id, scored.next().expect("one outcome per sample")),
-                Err(failed) => failed,
+            let (id, outcome, advantage) = match slot {
+                Ok(id) => {
+                    let (outcome, advantage) = scored.next().expect("one outcome per sample");
+                    (id, outcome, advantage)
+                }
+                Err((id, outcome)) => (id, outcome, scorer.has_advantage().then_some(None)),
             };
             tally.add(&outcome);
-            serde_json::to_writer(&mut output, &Record { id: &id, outcome: &outcome })?;
+            serde_json::to_writer(&mut output, &Record { id: &id, outcome: &outcome, advantage })?;
             output.write_all(b"\n")?;
         }
         output.flush().context("cannot write results")?;
@@ -103,6 +163,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     progress.finish_and_clear();
     eprintln!("{} in {:.2?}", tally, started.elapsed());
     Ok(())
+}
+
+/// Whether the next input line belongs to the same GRPO group as `last` (peeking at it).
+fn next_in_same_group<I>(lines: &mut std::iter::Peekable<I>, last: Option<&Sample>) -> bool
+where
+    I: Iterator<Item = (usize, std::io::Result<String>)>,
+{
+    let Some(group) = last.and_then(|s| s.group.as_deref()) else { return false };
+    match lines.peek() {
+        Some((_, Ok(line))) => {
+            Sample::from_json_line(line).is_ok_and(|s| s.group.as_deref() == Some(group))
+        }
+        _ => false,
+    }
+}
+
+impl Scorer {
+    fn has_advantage(&self) -> bool {
+        matches!(self, Self::Policy { policy, .. } if policy.has_advantage())
+    }
 }
 
 fn progress_bar(size: Option<u64>) -> ProgressBar {

@@ -141,3 +141,61 @@ fn plugins_inspect_and_demo() {
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("gsm-17/0") && table.contains("not_applicable"), "{table}");
 }
+
+fn policy_file(dir: &std::path::Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn check_prints_the_plan_or_says_where_a_policy_is_wrong() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/policies/r1_gated.toml");
+    let out = gavel(&["check", example], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        plan.contains("accuracy") && plan.contains("runs only where a gate or route reaches it"),
+        "{plan}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let math = "[sources.acc]\nkind = \"wasm\"\nplugin = \"math\"\n";
+    let cases = [
+        ("unknown.toml", format!("version = 1\nreward = \"acc + fmt\"\n{math}"), "unknown.toml:2:17: unknown name `fmt`"),
+        ("types.toml", format!("version = 1\nreward = \"mean(acc)\"\n{math}"), "types.toml:2:11: `mean` argument 1 must be steps or an ensemble, got scalar"),
+        ("cycle.toml", format!("version = 1\nreward = \"a\"\n[terms]\na = \"b\"\nb = \"a * 2\"\n{math}"), "terms depend on each other in a cycle: a → b → a"),
+        ("missing.toml", "version = 1\nreward = \"acc\"\n[sources.acc]\nkind = \"wasm\"\nplugin = \"nope.wasm\"\n".to_owned(), "missing.toml:3:1: source `acc`: plugin file"),
+        ("number.toml", format!("version = 1\nreward = \"acc * 1e\"\n{math}"), "number.toml:2:17: syntax: `1e` is not a number"),
+        ("config.toml", "version = 1\nreward = \"acc\"\n[sources.acc]\nkind = \"wasm\"\nplugin = \"math\"\nconfig = { toleranse = 1 }\n".to_owned(), "config.toml:3:1: source `acc`"),
+    ];
+    for (name, text, expected) in cases {
+        let path = policy_file(dir.path(), name, &text);
+        let out = gavel(&["check", &path], "");
+        assert!(!out.status.success(), "{name} should be refused");
+        assert!(stderr(&out).contains(expected), "{name}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn score_with_a_policy_adds_the_advantage() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/policies/r1_sum.toml");
+    let input = [
+        json!({"id": "a", "group": "g", "completion": "<think>x</think>\n<answer>4</answer>", "reference": {"answer": "4"}}),
+        json!({"id": "b", "group": "g", "completion": "<answer>5</answer>", "reference": {"answer": "4"}}),
+        json!({"id": "c", "completion": "<answer>4</answer>"}),
+    ]
+    .map(|v| v.to_string())
+    .join("\n");
+    let out = gavel(&["score", "--policy", example, "--input", "-"], &input);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines = lines(&out);
+    assert_eq!(lines[0]["reward"], 2.0);
+    assert_eq!(lines[0]["components"], json!({"accuracy": 1.0, "format": 1.0}));
+    assert_eq!(lines[1]["reward"], 0.0);
+    assert!(lines[0]["advantage"].as_f64().unwrap() > 0.7);
+    assert_eq!(lines[2]["status"], "not_applicable");
+    assert_eq!(lines[2]["advantage"], Value::Null);
+    let out = gavel(&["score", "--policy", example, "--plugin", "math", "--input", "-"], "");
+    assert!(!out.status.success(), "--policy and --plugin together are refused");
+}

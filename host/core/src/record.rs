@@ -5,7 +5,8 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use crate::{Outcome, TimeoutKind};
 
 /// One result line: `{"id", "status", "reward", "components", "error"}`, plus `"kind"` for a
-/// timeout or error and `"explanation"` when the scorer gave one.
+/// timeout or error, `"explanation"` when the scorer gave one, and `"advantage"` when a policy
+/// computes advantages.
 ///
 /// `reward` is a number only for status `ok`, `null` otherwise; `error` is the message of any
 /// non-ok outcome (the reason, for `not_applicable`).
@@ -15,6 +16,16 @@ pub struct Record<'a> {
     pub id: &'a str,
     /// Its outcome.
     pub outcome: &'a Outcome,
+    /// `None`: no advantage stage; `Some(None)`: the sample has none (masked, or no group);
+    /// `Some(Some(a))`: its advantage.
+    pub advantage: Option<Option<f64>>,
+}
+
+impl<'a> Record<'a> {
+    /// A record with no advantage stage.
+    pub fn new(id: &'a str, outcome: &'a Outcome) -> Self {
+        Self { id, outcome, advantage: None }
+    }
 }
 
 struct Components<'a>(&'a [(String, f64)]);
@@ -57,6 +68,9 @@ impl Serialize for Record<'_> {
             }
             _ => {}
         }
+        if let Some(advantage) = self.advantage {
+            map.serialize_entry("advantage", &advantage)?;
+        }
         map.end()
     }
 }
@@ -68,7 +82,7 @@ mod tests {
     use serde_json::json;
 
     fn to_json(outcome: &Outcome) -> serde_json::Value {
-        serde_json::to_value(Record { id: "a", outcome }).unwrap()
+        serde_json::to_value(Record::new("a", outcome)).unwrap()
     }
 
     #[test]

@@ -36,6 +36,17 @@ pub enum AdvantageKind {
     Rloo,
 }
 
+impl AdvantageKind {
+    /// The name used in policy files.
+    pub fn name(self) -> &'static str {
+        match self {
+            AdvantageKind::Grpo => "grpo",
+            AdvantageKind::DrGrpo => "dr_grpo",
+            AdvantageKind::Rloo => "rloo",
+        }
+    }
+}
+
 /// Normalises one group's values for the group-stage built-ins (ε = 1e-6).
 pub(crate) fn normalise(op: GroupOp, xs: &[f64]) -> Vec<f64> {
     let kind = match op {

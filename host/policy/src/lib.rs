@@ -150,7 +150,7 @@ impl Policy {
             let on_error = match &slot.on_error {
                 OnError::Mask => "mask".to_owned(),
                 OnError::DropGroup => "drop_group".to_owned(),
-                OnError::Value(v) => format!("value {v:?}"),
+                OnError::Value(v) => format!("{{ value = {v} }}"),
             };
             out += &format!(
                 "  {:<12} {} -> {}; on_error = {on_error}; {when}\n",
@@ -173,7 +173,7 @@ impl Policy {
             );
         }
         match &self.advantage {
-            Some(spec) => out += &format!("advantage: {:?} (eps {})\n", spec.kind, spec.eps),
+            Some(spec) => out += &format!("advantage: {} (eps {})\n", spec.kind.name(), spec.eps),
             None => out += "advantage: none\n",
         }
         out

@@ -130,3 +130,18 @@ impl Value {
         }
     }
 }
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |f: &mut fmt::Formatter<'_>, xs: &[f64]| {
+            let items: Vec<String> = xs.iter().map(f64::to_string).collect();
+            write!(f, "[{}]", items.join(", "))
+        };
+        match self {
+            Value::Scalar(x) => write!(f, "{x}"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Steps(xs) | Value::Ensemble(xs) => list(f, xs),
+            Value::Text(s) => write!(f, "{s:?}"),
+        }
+    }
+}
