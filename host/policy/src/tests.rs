@@ -223,3 +223,24 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+    #[test]
+    fn a_gated_off_source_is_never_invoked(flags in prop::collection::vec((any::<bool>(), any::<bool>()), 1..16)) {
+        let p = policy(&format!(
+            "version = 1\nreward = \"gate(fmt, acc, 0) + route(task, {{deep: gated_sum([(acc, 0.5), min(prm)]), default: 0}})\"\n{SOURCES}"
+        ));
+        let samples: Vec<Sample> = flags.iter().enumerate().map(|(i, (fmt, deep))| {
+            let mut s = sample(&i.to_string(), "g", json!({"fmt": fmt, "acc": 1.0, "prm": [0.5]}));
+            s.task = Some(if *deep { "deep" } else { "shallow" }.into());
+            s
+        }).collect();
+        score(&p, &samples);
+        let wanted_acc = flags.iter().filter(|(fmt, deep)| *fmt || *deep).count() as u64;
+        let wanted_prm = flags.iter().filter(|(_, deep)| *deep).count() as u64;
+        prop_assert_eq!(p.invocations("acc"), Some(wanted_acc));
+        prop_assert_eq!(p.invocations("prm"), Some(wanted_prm));
+        prop_assert_eq!(p.invocations("fmt"), Some(flags.len() as u64));
+    }
+}
