@@ -19,13 +19,16 @@ fn main() {
         .into_iter()
         .enumerate()
         .map(|(i, mut s)| {
-            s.completion = format!("<think>Let me work it out.</think>\n<answer>{}</answer>", s.completion);
+            s.completion =
+                format!("<think>Let me work it out.</think>\n<answer>{}</answer>", s.completion);
             s.group = Some(format!("g{}", i / 8));
             s
         })
         .collect();
     let cache = tempfile::tempdir().unwrap();
-    let host = Host::new(HostConfig { cache_dir: Some(cache.path().to_owned()), ..HostConfig::default() }).unwrap();
+    let host =
+        Host::new(HostConfig { cache_dir: Some(cache.path().to_owned()), ..HostConfig::default() })
+            .unwrap();
     let load = |name: &str| {
         let wasm = gavel_bundled::find(name).unwrap().wasm;
         host.load(PluginSource::bytes(name, wasm), WasmLimits::default()).unwrap()
@@ -64,9 +67,15 @@ fn main() {
     }
     let best = |xs: &[f64]| xs.iter().copied().fold(f64::INFINITY, f64::min);
     let (alone, policed) = (best(&plugins_alone), best(&with_policy));
-    println!("R1 policy (math + format, GRPO advantages) on {} samples, groups of 8", samples.len());
+    println!(
+        "R1 policy (math + format, GRPO advantages) on {} samples, groups of 8",
+        samples.len()
+    );
     println!("{:<34} {:>14}", "", "CPU µs/sample");
     println!("{:<34} {:>14.2}", "math + format plugins, direct", alone * 1e6);
     println!("{:<34} {:>14.2}", "r1_sum.toml policy", policed * 1e6);
-    println!("policy overhead: {:+.1}% (best of 3 interleaved runs of {rounds} rounds)", (policed / alone - 1.0) * 100.0);
+    println!(
+        "policy overhead: {:+.1}% (best of 3 interleaved runs of {rounds} rounds)",
+        (policed / alone - 1.0) * 100.0
+    );
 }
