@@ -4,6 +4,7 @@ mod demo;
 mod plugins;
 mod policy;
 mod score;
+mod serve;
 
 use clap::{Parser, Subcommand};
 
@@ -19,6 +20,8 @@ struct Cli {
 enum Command {
     /// Score JSON-lines samples with a plugin or a policy, one result line per input line.
     Score(score::Args),
+    /// Serve a policy over HTTP (`/v1/score`, OpenRLHF's `/get_reward`, `/metrics`, ...).
+    Serve(serve::Args),
     /// Check a policy file and print its plan: its sources, when each runs, its terms.
     Check {
         /// The policy file (TOML).
@@ -47,6 +50,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Score(args) => score::run(args),
         Command::Check { policy } => policy::check(&policy),
+        Command::Serve(args) => serve::run(args),
         Command::Plugins => plugins::list(),
         Command::Inspect { plugin } => plugins::inspect(&plugin),
         Command::Demo => demo::run(),

@@ -350,10 +350,10 @@ impl Run<'_> {
             slot.samples.fetch_add(indices.len() as u64, Ordering::Relaxed);
             let batch: Vec<Sample> = indices.iter().map(|&i| self.samples[i].clone()).collect();
             let source = Arc::clone(&slot.source);
-            jobs.push((s, indices, tokio::spawn(source.score(batch))));
+            jobs.push((s, indices, AbortOnDrop(tokio::spawn(source.score(batch)))));
         }
-        for (s, indices, job) in jobs {
-            let results = match job.await {
+        for (s, indices, mut job) in jobs {
+            let results = match (&mut job.0).await {
                 Ok(results) if results.len() == indices.len() => results,
                 Ok(results) => vec![
                     Err(Outcome::error(
@@ -377,6 +377,15 @@ impl Run<'_> {
                 self.states[i].sources[s] = Some(result);
             }
         }
+    }
+}
+
+/// A spawned source call, cancelled when dropped (a request whose client went away).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -125,6 +125,14 @@ impl Policy {
         self.advantage.is_some()
     }
 
+    /// The sources: name, what it is, and its output type, in file order.
+    pub fn sources(&self) -> Vec<(String, String, Type)> {
+        self.sources
+            .iter()
+            .map(|s| (s.name.clone(), s.source.describe(), s.source.output()))
+            .collect()
+    }
+
     /// How many samples a source has been asked to score so far, by source name.
     pub fn invocations(&self, source: &str) -> Option<u64> {
         self.sources.iter().find(|s| s.name == source).map(|s| s.samples.load(Ordering::Relaxed))

@@ -188,6 +188,8 @@ impl Host {
     /// `workers` batches at a time. One outcome per sample, in order.
     ///
     /// Refused with [`HostError::Overloaded`] when `max_pending` calls are already admitted.
+    /// Dropping the future (a caller that went away) cancels the batches still waiting for a
+    /// worker; a batch already running finishes within its deadline.
     pub async fn score_batch(
         &self,
         plugin: &Arc<Plugin>,
@@ -203,7 +205,7 @@ impl Host {
             let end = (start + batch).min(samples.len());
             let (host, plugin, config, samples) =
                 (self.inner.clone(), plugin.clone(), config.clone(), samples.clone());
-            handles.push(tokio::spawn(async move {
+            handles.push(AbortOnDrop(tokio::spawn(async move {
                 let Ok(_permit) = host.workers.clone().acquire_owned().await else {
                     unreachable!("the worker semaphore is never closed")
                 };
@@ -211,12 +213,12 @@ impl Host {
                     call_batch(&host.engine, &plugin, &config, &samples[start..end])
                 })
                 .await
-            }));
+            })));
         }
         let mut outcomes = Vec::with_capacity(samples.len());
-        for (i, handle) in handles.into_iter().enumerate() {
+        for (i, mut handle) in handles.into_iter().enumerate() {
             let size = (samples.len() - i * batch).min(batch);
-            match handle.await {
+            match (&mut handle.0).await {
                 Ok(Ok(batch_outcomes)) => outcomes.extend(batch_outcomes),
                 Ok(Err(e)) | Err(e) => outcomes.extend(std::iter::repeat_n(
                     Outcome::error(ErrorKind::Host, format!("scoring task failed: {e}")),
@@ -241,6 +243,15 @@ impl Host {
             .chunks(plugin.limits.batch_size as usize)
             .flat_map(|batch| call_batch(&self.inner.engine, plugin, &config, batch))
             .collect())
+    }
+}
+
+/// A spawned task that is cancelled when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

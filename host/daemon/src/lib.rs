@@ -1,0 +1,384 @@
+//! `gavel serve`: a policy behind HTTP, for trainers that keep rewards in a separate service.
+//!
+//! | route | what |
+//! |---|---|
+//! | `POST /v1/score` | a JSON array of samples (the CLI's input objects) → a JSON array of the CLI's output objects, same order |
+//! | `POST /get_reward` | OpenRLHF's remote reward protocol ([`openrlhf`]) |
+//! | `GET /v1/plugins` | the policy's sources and the bundled plugins |
+//! | `GET /healthz` | liveness, with in-flight and queued requests |
+//! | `GET /metrics` | Prometheus text ([`metrics`]) |
+//!
+//! Bounded everywhere: at most `max_in_flight` requests are scored at once and `max_queued`
+//! wait; one more is answered at once with 503 and `Retry-After`. Bodies over `max_body_bytes`
+//! and batches over `max_batch` get 413; malformed JSON gets 400 naming the problem. A client
+//! that disconnects cancels its work still waiting for a worker. SIGTERM stops accepting and
+//! drains in-flight requests; SIGHUP reloads the policy file, keeping the old policy (and
+//! saying why) when the new one does not load. With a bearer token, every route but
+//! `/healthz` requires it; binding a non-loopback address requires one.
+#![deny(missing_docs)]
+
+pub mod metrics;
+pub mod openrlhf;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use gavel_core::{Outcome, Record, Sample};
+use gavel_policy::{Policy, SourceKinds};
+use serde_json::value::RawValue;
+
+/// How the daemon is set up.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// The policy file, reloaded on SIGHUP.
+    pub policy: PathBuf,
+    /// Where to listen (`127.0.0.1:0` picks a free port).
+    pub listen: SocketAddr,
+    /// The bearer token clients must send; required for a non-loopback address.
+    pub token: Option<String>,
+    /// Requests scored at once.
+    pub max_in_flight: usize,
+    /// Requests waiting beyond those; more get 503.
+    pub max_queued: usize,
+    /// Largest request body, bytes.
+    pub max_body_bytes: usize,
+    /// Most samples in one request.
+    pub max_batch: usize,
+}
+
+impl ServeConfig {
+    /// Defaults for `policy` on `listen`: 2 × cores in flight, 64 queued, 32 MiB bodies,
+    /// 4,096 samples per request.
+    pub fn new(policy: PathBuf, listen: SocketAddr) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self {
+            policy,
+            listen,
+            token: None,
+            max_in_flight: 2 * cores,
+            max_queued: 64,
+            max_body_bytes: 32 << 20,
+            max_batch: 4096,
+        }
+    }
+}
+
+/// Why the daemon could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The policy did not load.
+    #[error(transparent)]
+    Policy(#[from] gavel_policy::PolicyError),
+    /// A non-loopback address without a token.
+    #[error(
+        "refusing to listen on {0} without a token: set --token (or GAVEL_TOKEN), or listen on a loopback address"
+    )]
+    NeedsToken(SocketAddr),
+    /// The socket could not be bound or served.
+    #[error("cannot serve on {addr}: {source}")]
+    Io {
+        /// The address.
+        addr: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// Builds the source kinds a (re)loaded policy may use.
+pub type KindsFactory = Arc<dyn Fn() -> SourceKinds + Send + Sync>;
+
+struct Shared {
+    config: ServeConfig,
+    kinds: KindsFactory,
+    policy: RwLock<Arc<Policy>>,
+    slots: tokio::sync::Semaphore,
+    waiting: AtomicUsize,
+    in_flight: AtomicUsize,
+    metrics: metrics::Metrics,
+}
+
+type AppState = Arc<Shared>;
+
+/// Loads the policy, binds, prints `listening on http://<addr>` to stderr, and serves until
+/// SIGTERM or Ctrl-C (then drains in-flight requests).
+pub async fn serve(config: ServeConfig, kinds: KindsFactory) -> Result<(), ServeError> {
+    if !config.listen.ip().is_loopback() && config.token.is_none() {
+        return Err(ServeError::NeedsToken(config.listen));
+    }
+    let policy = Policy::load(&config.policy, &kinds())?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServeError::Io { addr: config.listen, source })?;
+    let addr =
+        listener.local_addr().map_err(|source| ServeError::Io { addr: config.listen, source })?;
+    let shared = Arc::new(Shared {
+        slots: tokio::sync::Semaphore::new(config.max_in_flight.max(1)),
+        config,
+        kinds,
+        policy: RwLock::new(Arc::new(policy)),
+        waiting: AtomicUsize::new(0),
+        in_flight: AtomicUsize::new(0),
+        metrics: metrics::Metrics::default(),
+    });
+    tokio::spawn(reload_on_hangup(shared.clone()));
+    let app = router(shared.clone());
+    eprintln!("gavel serve: listening on http://{addr}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(terminated())
+        .await
+        .map_err(|source| ServeError::Io { addr, source })?;
+    eprintln!("gavel serve: stopped after draining in-flight requests");
+    Ok(())
+}
+
+fn router(shared: AppState) -> Router {
+    let body_limit = shared.config.max_body_bytes;
+    Router::new()
+        .route("/v1/score", post(score))
+        .route("/get_reward", post(get_reward))
+        .route("/v1/plugins", get(plugins))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_text))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(shared)
+}
+
+async fn terminated() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("cannot listen for SIGTERM");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    eprintln!("gavel serve: shutting down, draining in-flight requests");
+}
+
+async fn reload_on_hangup(shared: AppState) {
+    let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+    else {
+        return;
+    };
+    while hangup.recv().await.is_some() {
+        let path = shared.config.policy.clone();
+        let kinds = shared.kinds.clone();
+        match tokio::task::spawn_blocking(move || Policy::load(&path, &kinds())).await {
+            Ok(Ok(policy)) => {
+                *shared.policy.write().expect("policy lock") = Arc::new(policy);
+                shared.metrics.reloads.fetch_add(1, Ordering::Relaxed);
+                eprintln!("gavel serve: reloaded {}", shared.config.policy.display());
+            }
+            Ok(Err(e)) => {
+                shared.metrics.failed_reloads.fetch_add(1, Ordering::Relaxed);
+                eprintln!("gavel serve: kept the previous policy; the new one does not load: {e}");
+            }
+            Err(e) => eprintln!("gavel serve: reload failed: {e}"),
+        }
+    }
+}
+
+/// A JSON error body with a status.
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, axum::Json(serde_json::json!({"error": message.into()}))).into_response()
+}
+
+fn authorised(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
+    let Some(token) = &shared.config.token else { return Ok(()) };
+    let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    if given.and_then(|v| v.strip_prefix("Bearer ")) == Some(token.as_str()) {
+        Ok(())
+    } else {
+        let mut response = error(StatusCode::UNAUTHORIZED, "a bearer token is required");
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        Err(response)
+    }
+}
+
+/// A request's claim on the scoring slots; released when dropped (also when the client goes
+/// away mid-request, which drops the handler).
+struct Slot<'a> {
+    shared: &'a Shared,
+    _permit: tokio::sync::SemaphorePermit<'a>,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Waits for a scoring slot, or refuses at once when the queue is full.
+async fn admit(shared: &Shared) -> Result<Slot<'_>, Response> {
+    let limit = shared.config.max_queued;
+    if shared.slots.available_permits() == 0 && shared.waiting.load(Ordering::Relaxed) >= limit {
+        shared.metrics.rejected.fetch_add(1, Ordering::Relaxed);
+        let mut response = error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "overloaded: {} requests in flight and {limit} waiting",
+                shared.config.max_in_flight
+            ),
+        );
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return Err(response);
+    }
+    shared.waiting.fetch_add(1, Ordering::Relaxed);
+    let permit = shared.slots.acquire().await;
+    shared.waiting.fetch_sub(1, Ordering::Relaxed);
+    let permit = permit.expect("the semaphore is never closed");
+    shared.in_flight.fetch_add(1, Ordering::Relaxed);
+    Ok(Slot { shared, _permit: permit })
+}
+
+/// Reads a JSON array of samples: one entry per element, a malformed element becoming an
+/// `invalid` outcome in its place.
+fn read_samples(
+    shared: &Shared,
+    body: &Bytes,
+) -> Result<Vec<Result<Sample, (String, Outcome)>>, Response> {
+    let items: Vec<Box<RawValue>> = serde_json::from_slice(body).map_err(|e| {
+        error(StatusCode::BAD_REQUEST, format!("the body must be a JSON array of samples: {e}"))
+    })?;
+    if items.len() > shared.config.max_batch {
+        return Err(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "{} samples, over the limit of {} per request",
+                items.len(),
+                shared.config.max_batch
+            ),
+        ));
+    }
+    Ok(items
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            Sample::from_json_line(raw.get()).map_err(|e| {
+                let id = e.id.clone().unwrap_or_else(|| format!("#{i}"));
+                (id, Outcome::invalid(format!("sample {i}: {}", e.message)))
+            })
+        })
+        .collect())
+}
+
+async fn score(State(shared): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let started = Instant::now();
+    let response = score_inner(&shared, &headers, &body).await;
+    shared.metrics.observe("/v1/score", response.status().as_u16(), started.elapsed());
+    response
+}
+
+async fn score_inner(shared: &Shared, headers: &HeaderMap, body: &Bytes) -> Response {
+    if let Err(r) = authorised(shared, headers) {
+        return r;
+    }
+    let entries = match read_samples(shared, body) {
+        Ok(entries) => entries,
+        Err(r) => return r,
+    };
+    let _slot = match admit(shared).await {
+        Ok(slot) => slot,
+        Err(r) => return r,
+    };
+    let policy = shared.policy.read().expect("policy lock").clone();
+    let samples: Vec<Sample> = entries.iter().filter_map(|e| e.as_ref().ok().cloned()).collect();
+    let mut scored = policy.score(&samples, 0.0).await.into_iter();
+    let with_advantage = policy.has_advantage();
+    let mut out = String::from("[");
+    for (i, entry) in entries.iter().enumerate() {
+        let (id, outcome, advantage) = match entry {
+            Ok(sample) => {
+                let s = scored.next().expect("one result per sample");
+                (sample.id.as_str(), s.outcome, with_advantage.then_some(s.advantage))
+            }
+            Err((id, outcome)) => (id.as_str(), outcome.clone(), with_advantage.then_some(None)),
+        };
+        shared.metrics.outcome(&outcome);
+        if i > 0 {
+            out.push(',');
+        }
+        out += &serde_json::to_string(&Record { id, outcome: &outcome, advantage })
+            .expect("records serialise");
+    }
+    out.push(']');
+    shared.metrics.samples.fetch_add(entries.len() as u64, Ordering::Relaxed);
+    ([(header::CONTENT_TYPE, "application/json")], out).into_response()
+}
+
+async fn get_reward(State(shared): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let started = Instant::now();
+    let response = async {
+        authorised(&shared, &headers)?;
+        let request: openrlhf::Request = serde_json::from_slice(&body).map_err(|e| {
+            error(
+                StatusCode::BAD_REQUEST,
+                format!("expected {{\"query\", \"prompts\", \"labels\"}}: {e}"),
+            )
+        })?;
+        let samples = request.samples().map_err(|m| error(StatusCode::BAD_REQUEST, m))?;
+        if samples.len() > shared.config.max_batch {
+            return Err(error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("{} samples, over the limit of {}", samples.len(), shared.config.max_batch),
+            ));
+        }
+        let _slot = admit(&shared).await?;
+        let policy = shared.policy.read().expect("policy lock").clone();
+        let scored = policy.score(&samples, 0.0).await;
+        for s in &scored {
+            shared.metrics.outcome(&s.outcome);
+        }
+        shared.metrics.samples.fetch_add(samples.len() as u64, Ordering::Relaxed);
+        Ok::<_, Response>(axum::Json(openrlhf::response(&scored)).into_response())
+    }
+    .await
+    .unwrap_or_else(|r| r);
+    shared.metrics.observe("/get_reward", response.status().as_u16(), started.elapsed());
+    response
+}
+
+async fn plugins(State(shared): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorised(&shared, &headers) {
+        return r;
+    }
+    let policy = shared.policy.read().expect("policy lock").clone();
+    let sources: Vec<serde_json::Value> = policy
+        .sources()
+        .into_iter()
+        .map(|(name, what, ty)| serde_json::json!({"name": name, "source": what, "output": ty.name()}))
+        .collect();
+    let bundled: Vec<&str> = gavel_bundled::PLUGINS.iter().map(|p| p.name).collect();
+    axum::Json(serde_json::json!({
+        "policy": shared.config.policy.display().to_string(),
+        "sources": sources,
+        "bundled": bundled,
+    }))
+    .into_response()
+}
+
+async fn healthz(State(shared): State<AppState>) -> Response {
+    axum::Json(serde_json::json!({
+        "status": "ok",
+        "in_flight": shared.in_flight.load(Ordering::Relaxed),
+        "queued": shared.waiting.load(Ordering::Relaxed),
+    }))
+    .into_response()
+}
+
+async fn metrics_text(State(shared): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorised(&shared, &headers) {
+        return r;
+    }
+    let text = shared
+        .metrics
+        .render(shared.waiting.load(Ordering::Relaxed), shared.in_flight.load(Ordering::Relaxed));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}

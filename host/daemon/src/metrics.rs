@@ -1,0 +1,118 @@
+//! Counters and latency histograms, rendered as Prometheus text.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use gavel_core::{Outcome, Status};
+
+/// Histogram bucket bounds, seconds.
+const BUCKETS: [f64; 12] =
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+
+#[derive(Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+/// The daemon's metrics.
+#[derive(Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
+    latency: Mutex<BTreeMap<&'static str, Histogram>>,
+    outcomes: [AtomicU64; 5],
+    /// Samples scored.
+    pub samples: AtomicU64,
+    /// Requests refused with 503.
+    pub rejected: AtomicU64,
+    /// Successful policy reloads.
+    pub reloads: AtomicU64,
+    /// Reloads refused (the old policy kept).
+    pub failed_reloads: AtomicU64,
+}
+
+const STATUSES: [Status; 5] =
+    [Status::Ok, Status::NotApplicable, Status::Invalid, Status::Timeout, Status::Error];
+
+impl Metrics {
+    /// Counts a request to `route` answered with `code` after `took`.
+    pub fn observe(&self, route: &'static str, code: u16, took: Duration) {
+        *self.requests.lock().expect("metrics lock").entry((route, code)).or_default() += 1;
+        let mut latency = self.latency.lock().expect("metrics lock");
+        let h = latency.entry(route).or_default();
+        let secs = took.as_secs_f64();
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if secs <= *bound {
+                h.counts[i] += 1;
+            }
+        }
+        h.count += 1;
+        h.sum += secs;
+    }
+
+    /// Counts one sample's outcome by class.
+    pub fn outcome(&self, outcome: &Outcome) {
+        let i = STATUSES.iter().position(|s| *s == outcome.status()).expect("every status");
+        self.outcomes[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The Prometheus exposition text.
+    pub fn render(&self, queued: usize, in_flight: usize) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "# TYPE gavel_requests_total counter");
+        for ((route, code), n) in self.requests.lock().expect("metrics lock").iter() {
+            let _ = writeln!(out, "gavel_requests_total{{route=\"{route}\",code=\"{code}\"}} {n}");
+        }
+        let _ = writeln!(
+            out,
+            "# TYPE gavel_samples_total counter\ngavel_samples_total {}",
+            self.samples.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(out, "# TYPE gavel_outcomes_total counter");
+        for (status, n) in STATUSES.iter().zip(&self.outcomes) {
+            let _ = writeln!(
+                out,
+                "gavel_outcomes_total{{status=\"{status}\"}} {}",
+                n.load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(out, "# TYPE gavel_request_duration_seconds histogram");
+        for (route, h) in self.latency.lock().expect("metrics lock").iter() {
+            for (bound, n) in BUCKETS.iter().zip(h.counts) {
+                let _ = writeln!(
+                    out,
+                    "gavel_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {n}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "gavel_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ =
+                writeln!(out, "gavel_request_duration_seconds_sum{{route=\"{route}\"}} {}", h.sum);
+            let _ = writeln!(
+                out,
+                "gavel_request_duration_seconds_count{{route=\"{route}\"}} {}",
+                h.count
+            );
+        }
+        let gauges = [
+            ("gavel_queue_depth", queued as u64),
+            ("gavel_in_flight_requests", in_flight as u64),
+            ("gavel_rejected_total", self.rejected.load(Ordering::Relaxed)),
+            ("gavel_policy_reloads_total", self.reloads.load(Ordering::Relaxed)),
+            ("gavel_policy_reload_failures_total", self.failed_reloads.load(Ordering::Relaxed)),
+            // No container-backed source is built in yet; the SWE verifier reports here.
+            ("gavel_containers_in_flight", 0),
+        ];
+        for (name, value) in gauges {
+            let _ = writeln!(out, "{name} {value}");
+        }
+        out
+    }
+}
