@@ -185,20 +185,41 @@ async fn reload_on_hangup(shared: AppState) {
     }
 }
 
-/// A JSON error body with a status.
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, axum::Json(serde_json::json!({"error": message.into()}))).into_response()
+/// A request refused before it was scored: a status, a message (as `{"error": ...}`), and
+/// maybe a header.
+struct Refusal {
+    status: StatusCode,
+    message: String,
+    header: Option<(header::HeaderName, HeaderValue)>,
 }
 
-fn authorised(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
+fn error(status: StatusCode, message: impl Into<String>) -> Refusal {
+    Refusal { status, message: message.into(), header: None }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let mut response =
+            (self.status, axum::Json(serde_json::json!({"error": self.message}))).into_response();
+        if let Some((name, value)) = self.header {
+            response.headers_mut().insert(name, value);
+        }
+        response
+    }
+}
+
+/// One element of a request: a sample, or the id and `invalid` outcome of a malformed one.
+type Entry = Result<Sample, (String, Outcome)>;
+
+fn authorised(shared: &Shared, headers: &HeaderMap) -> Result<(), Refusal> {
     let Some(token) = &shared.config.token else { return Ok(()) };
     let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     if given.and_then(|v| v.strip_prefix("Bearer ")) == Some(token.as_str()) {
         Ok(())
     } else {
-        let mut response = error(StatusCode::UNAUTHORIZED, "a bearer token is required");
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        Err(response)
+        let mut refusal = error(StatusCode::UNAUTHORIZED, "a bearer token is required");
+        refusal.header = Some((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        Err(refusal)
     }
 }
 
@@ -216,19 +237,19 @@ impl Drop for Slot<'_> {
 }
 
 /// Waits for a scoring slot, or refuses at once when the queue is full.
-async fn admit(shared: &Shared) -> Result<Slot<'_>, Response> {
+async fn admit(shared: &Shared) -> Result<Slot<'_>, Refusal> {
     let limit = shared.config.max_queued;
     if shared.slots.available_permits() == 0 && shared.waiting.load(Ordering::Relaxed) >= limit {
         shared.metrics.rejected.fetch_add(1, Ordering::Relaxed);
-        let mut response = error(
+        let mut refusal = error(
             StatusCode::SERVICE_UNAVAILABLE,
             format!(
                 "overloaded: {} requests in flight and {limit} waiting",
                 shared.config.max_in_flight
             ),
         );
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return Err(response);
+        refusal.header = Some((header::RETRY_AFTER, HeaderValue::from_static("1")));
+        return Err(refusal);
     }
     shared.waiting.fetch_add(1, Ordering::Relaxed);
     let permit = shared.slots.acquire().await;
@@ -240,10 +261,7 @@ async fn admit(shared: &Shared) -> Result<Slot<'_>, Response> {
 
 /// Reads a JSON array of samples: one entry per element, a malformed element becoming an
 /// `invalid` outcome in its place.
-fn read_samples(
-    shared: &Shared,
-    body: &Bytes,
-) -> Result<Vec<Result<Sample, (String, Outcome)>>, Response> {
+fn read_samples(shared: &Shared, body: &Bytes) -> Result<Vec<Entry>, Refusal> {
     let items: Vec<Box<RawValue>> = serde_json::from_slice(body).map_err(|e| {
         error(StatusCode::BAD_REQUEST, format!("the body must be a JSON array of samples: {e}"))
     })?;
@@ -278,15 +296,15 @@ async fn score(State(shared): State<AppState>, headers: HeaderMap, body: Bytes) 
 
 async fn score_inner(shared: &Shared, headers: &HeaderMap, body: &Bytes) -> Response {
     if let Err(r) = authorised(shared, headers) {
-        return r;
+        return r.into_response();
     }
     let entries = match read_samples(shared, body) {
         Ok(entries) => entries,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let _slot = match admit(shared).await {
         Ok(slot) => slot,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let policy = shared.policy.read().expect("policy lock").clone();
     let samples: Vec<Sample> = entries.iter().filter_map(|e| e.as_ref().ok().cloned()).collect();
@@ -337,17 +355,17 @@ async fn get_reward(State(shared): State<AppState>, headers: HeaderMap, body: By
             shared.metrics.outcome(&s.outcome);
         }
         shared.metrics.samples.fetch_add(samples.len() as u64, Ordering::Relaxed);
-        Ok::<_, Response>(axum::Json(openrlhf::response(&scored)).into_response())
+        Ok::<_, Refusal>(axum::Json(openrlhf::response(&scored)).into_response())
     }
     .await
-    .unwrap_or_else(|r| r);
+    .unwrap_or_else(IntoResponse::into_response);
     shared.metrics.observe("/get_reward", response.status().as_u16(), started.elapsed());
     response
 }
 
 async fn plugins(State(shared): State<AppState>, headers: HeaderMap) -> Response {
     if let Err(r) = authorised(&shared, &headers) {
-        return r;
+        return r.into_response();
     }
     let policy = shared.policy.read().expect("policy lock").clone();
     let sources: Vec<serde_json::Value> = policy
@@ -375,7 +393,7 @@ async fn healthz(State(shared): State<AppState>) -> Response {
 
 async fn metrics_text(State(shared): State<AppState>, headers: HeaderMap) -> Response {
     if let Err(r) = authorised(&shared, &headers) {
-        return r;
+        return r.into_response();
     }
     let text = shared
         .metrics
