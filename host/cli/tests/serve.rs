@@ -291,3 +291,31 @@ fn sigterm_drains_in_flight_requests() {
     let status = d.child.wait().unwrap();
     assert!(status.success(), "a drained shutdown exits 0");
 }
+
+#[test]
+fn ndjson_streams_one_line_per_sample_as_groups_finish() {
+    let d = Daemon::start(&example("r1_sum.toml"), &[]);
+    let r = http(
+        &d.addr,
+        "POST",
+        "/v1/score",
+        &[("Accept", "application/x-ndjson")],
+        rollouts().as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.headers.get("content-type").map(String::as_str), Some("application/x-ndjson"));
+    // The body is chunked: keep the JSON objects, drop the (hex) chunk sizes.
+    let mut lines: Vec<Value> = r
+        .body
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(Value::is_object)
+        .collect();
+    assert_eq!(lines.len(), 9, "{}", r.body);
+    lines.sort_by_key(|l| l["index"].as_u64().unwrap());
+    let whole = http(&d.addr, "POST", "/v1/score", &[], rollouts().as_bytes()).json();
+    for (i, line) in lines.iter_mut().enumerate() {
+        assert_eq!(line.as_object_mut().unwrap().remove("index"), Some(json!(i)));
+        assert_eq!(*line, whole[i], "streamed and whole answers agree");
+    }
+}

@@ -2,7 +2,7 @@
 //!
 //! | route | what |
 //! |---|---|
-//! | `POST /v1/score` | a JSON array of samples (the CLI's input objects) → a JSON array of the CLI's output objects, same order |
+//! | `POST /v1/score` | a JSON array of samples (the CLI's input objects) → a JSON array of the CLI's output objects, same order; with `Accept: application/x-ndjson`, one line per sample as its group finishes ([`stream`]) |
 //! | `POST /get_reward` | OpenRLHF's remote reward protocol ([`openrlhf`]) |
 //! | `GET /v1/plugins` | the policy's sources and the bundled plugins |
 //! | `GET /healthz` | liveness, with in-flight and queued requests |
@@ -19,6 +19,7 @@
 
 pub mod metrics;
 pub mod openrlhf;
+mod stream;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -100,7 +101,7 @@ struct Shared {
     config: ServeConfig,
     kinds: KindsFactory,
     policy: RwLock<Arc<Policy>>,
-    slots: tokio::sync::Semaphore,
+    slots: Arc<tokio::sync::Semaphore>,
     waiting: AtomicUsize,
     in_flight: AtomicUsize,
     metrics: metrics::Metrics,
@@ -121,7 +122,7 @@ pub async fn serve(config: ServeConfig, kinds: KindsFactory) -> Result<(), Serve
     let addr =
         listener.local_addr().map_err(|source| ServeError::Io { addr: config.listen, source })?;
     let shared = Arc::new(Shared {
-        slots: tokio::sync::Semaphore::new(config.max_in_flight.max(1)),
+        slots: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1))),
         config,
         kinds,
         policy: RwLock::new(Arc::new(policy)),
@@ -224,20 +225,20 @@ fn authorised(shared: &Shared, headers: &HeaderMap) -> Result<(), Refusal> {
 }
 
 /// A request's claim on the scoring slots; released when dropped (also when the client goes
-/// away mid-request, which drops the handler).
-struct Slot<'a> {
-    shared: &'a Shared,
-    _permit: tokio::sync::SemaphorePermit<'a>,
+/// away mid-request, which drops the handler or the stream).
+struct Slot {
+    shared: AppState,
+    _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
-impl Drop for Slot<'_> {
+impl Drop for Slot {
     fn drop(&mut self) {
         self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 /// Waits for a scoring slot, or refuses at once when the queue is full.
-async fn admit(shared: &Shared) -> Result<Slot<'_>, Refusal> {
+async fn admit(shared: &AppState) -> Result<Slot, Refusal> {
     let limit = shared.config.max_queued;
     if shared.slots.available_permits() == 0 && shared.waiting.load(Ordering::Relaxed) >= limit {
         shared.metrics.rejected.fetch_add(1, Ordering::Relaxed);
@@ -252,11 +253,11 @@ async fn admit(shared: &Shared) -> Result<Slot<'_>, Refusal> {
         return Err(refusal);
     }
     shared.waiting.fetch_add(1, Ordering::Relaxed);
-    let permit = shared.slots.acquire().await;
+    let permit = shared.slots.clone().acquire_owned().await;
     shared.waiting.fetch_sub(1, Ordering::Relaxed);
     let permit = permit.expect("the semaphore is never closed");
     shared.in_flight.fetch_add(1, Ordering::Relaxed);
-    Ok(Slot { shared, _permit: permit })
+    Ok(Slot { shared: shared.clone(), _permit: permit })
 }
 
 /// Reads a JSON array of samples: one entry per element, a malformed element becoming an
@@ -294,7 +295,7 @@ async fn score(State(shared): State<AppState>, headers: HeaderMap, body: Bytes) 
     response
 }
 
-async fn score_inner(shared: &Shared, headers: &HeaderMap, body: &Bytes) -> Response {
+async fn score_inner(shared: &AppState, headers: &HeaderMap, body: &Bytes) -> Response {
     if let Err(r) = authorised(shared, headers) {
         return r.into_response();
     }
@@ -302,11 +303,18 @@ async fn score_inner(shared: &Shared, headers: &HeaderMap, body: &Bytes) -> Resp
         Ok(entries) => entries,
         Err(r) => return r.into_response(),
     };
-    let _slot = match admit(shared).await {
+    let slot = match admit(shared).await {
         Ok(slot) => slot,
         Err(r) => return r.into_response(),
     };
     let policy = shared.policy.read().expect("policy lock").clone();
+    let streaming = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/x-ndjson"));
+    if streaming {
+        return stream::respond(slot, policy, entries);
+    }
     let samples: Vec<Sample> = entries.iter().filter_map(|e| e.as_ref().ok().cloned()).collect();
     let mut scored = policy.score(&samples, 0.0).await.into_iter();
     let with_advantage = policy.has_advantage();
@@ -332,9 +340,10 @@ async fn score_inner(shared: &Shared, headers: &HeaderMap, body: &Bytes) -> Resp
 }
 
 async fn get_reward(State(shared): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let shared = &shared;
     let started = Instant::now();
     let response = async {
-        authorised(&shared, &headers)?;
+        authorised(shared, &headers)?;
         let request: openrlhf::Request = serde_json::from_slice(&body).map_err(|e| {
             error(
                 StatusCode::BAD_REQUEST,
@@ -348,7 +357,7 @@ async fn get_reward(State(shared): State<AppState>, headers: HeaderMap, body: By
                 format!("{} samples, over the limit of {}", samples.len(), shared.config.max_batch),
             ));
         }
-        let _slot = admit(&shared).await?;
+        let _slot = admit(shared).await?;
         let policy = shared.policy.read().expect("policy lock").clone();
         let scored = policy.score(&samples, 0.0).await;
         for s in &scored {
