@@ -168,6 +168,12 @@ fn every_endpoint() {
         r.body
     );
     assert!(r.body.contains("gavel_queue_depth 0"));
+    assert!(r.body.contains("gavel_source_samples_total{source=\"accuracy\"} 12"), "{}", r.body);
+    assert!(
+        r.body.contains("gavel_source_call_duration_seconds_count{source=\"format\"}"),
+        "{}",
+        r.body
+    );
 }
 
 #[test]
@@ -318,4 +324,41 @@ fn ndjson_streams_one_line_per_sample_as_groups_finish() {
         assert_eq!(line.as_object_mut().unwrap().remove("index"), Some(json!(i)));
         assert_eq!(*line, whole[i], "streamed and whole answers agree");
     }
+}
+
+#[test]
+fn a_client_that_goes_away_cancels_its_pending_work() {
+    let d = Daemon::start(&example("r1_sum.toml"), &["--max-in-flight", "1"]);
+    let big: Vec<Value> = (0..4096)
+        .map(|i| json!({"id": i, "completion": format!("<think>{}</think><answer>\\frac{{{i}}}{{7}} + \\sqrt{{{i}}}</answer>", "x".repeat(300)), "reference": {"answer": "1"}}))
+        .collect();
+    let body = Value::Array(big).to_string();
+    let started = Instant::now();
+    assert_eq!(http(&d.addr, "POST", "/v1/score", &[], body.as_bytes()).status, 200);
+    let whole = started.elapsed();
+
+    // Send the same batch and hang up early.
+    let mut stream = TcpStream::connect(&d.addr).unwrap();
+    let head =
+        format!("POST /v1/score HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n", body.len());
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body.as_bytes()).unwrap();
+    std::thread::sleep(whole / 10);
+    drop(stream);
+
+    // The only slot comes free long before the abandoned batch would have finished.
+    let started = Instant::now();
+    let r = http(
+        &d.addr,
+        "POST",
+        "/v1/score",
+        &[],
+        br#"[{"id": "a", "completion": "<answer>1</answer>", "reference": {"answer": "1"}}]"#,
+    );
+    assert_eq!(r.status, 200);
+    assert!(
+        started.elapsed() < whole / 2,
+        "waited {:?}; the whole batch takes {whole:?}",
+        started.elapsed()
+    );
 }

@@ -404,8 +404,11 @@ async fn metrics_text(State(shared): State<AppState>, headers: HeaderMap) -> Res
     if let Err(r) = authorised(&shared, &headers) {
         return r.into_response();
     }
-    let text = shared
-        .metrics
-        .render(shared.waiting.load(Ordering::Relaxed), shared.in_flight.load(Ordering::Relaxed));
+    let policy = shared.policy.read().expect("policy lock").clone();
+    let text = shared.metrics.render(
+        shared.waiting.load(Ordering::Relaxed),
+        shared.in_flight.load(Ordering::Relaxed),
+        &policy.source_stats(),
+    );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

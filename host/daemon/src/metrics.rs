@@ -60,9 +60,45 @@ impl Metrics {
         self.outcomes[i].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The Prometheus exposition text.
-    pub fn render(&self, queued: usize, in_flight: usize) -> String {
+    /// The Prometheus exposition text, with the policy's per-source figures.
+    pub fn render(
+        &self,
+        queued: usize,
+        in_flight: usize,
+        sources: &[gavel_policy::SourceStats],
+    ) -> String {
         let mut out = String::new();
+        let _ = writeln!(out, "# TYPE gavel_source_samples_total counter");
+        for s in sources {
+            let _ =
+                writeln!(out, "gavel_source_samples_total{{source=\"{}\"}} {}", s.name, s.samples);
+        }
+        let _ = writeln!(out, "# TYPE gavel_source_call_duration_seconds histogram");
+        for s in sources {
+            let h = &s.latency;
+            for (bound, n) in gavel_policy::LATENCY_BUCKETS.iter().zip(h.buckets) {
+                let _ = writeln!(
+                    out,
+                    "gavel_source_call_duration_seconds_bucket{{source=\"{}\",le=\"{bound}\"}} {n}",
+                    s.name
+                );
+            }
+            let _ = writeln!(
+                out,
+                "gavel_source_call_duration_seconds_bucket{{source=\"{}\",le=\"+Inf\"}} {}",
+                s.name, h.count
+            );
+            let _ = writeln!(
+                out,
+                "gavel_source_call_duration_seconds_sum{{source=\"{}\"}} {}",
+                s.name, h.sum
+            );
+            let _ = writeln!(
+                out,
+                "gavel_source_call_duration_seconds_count{{source=\"{}\"}} {}",
+                s.name, h.count
+            );
+        }
         let _ = writeln!(out, "# TYPE gavel_requests_total counter");
         for ((route, code), n) in self.requests.lock().expect("metrics lock").iter() {
             let _ = writeln!(out, "gavel_requests_total{{route=\"{route}\",code=\"{code}\"}} {n}");

@@ -350,10 +350,20 @@ impl Run<'_> {
             slot.samples.fetch_add(indices.len() as u64, Ordering::Relaxed);
             let batch: Vec<Sample> = indices.iter().map(|&i| self.samples[i].clone()).collect();
             let source = Arc::clone(&slot.source);
-            jobs.push((s, indices, AbortOnDrop(tokio::spawn(source.score(batch)))));
+            let call = source.score(batch);
+            let timed = async move {
+                let started = std::time::Instant::now();
+                let results = call.await;
+                (results, started.elapsed())
+            };
+            jobs.push((s, indices, AbortOnDrop(tokio::spawn(timed))));
         }
         for (s, indices, mut job) in jobs {
-            let results = match (&mut job.0).await {
+            let joined = (&mut job.0).await.map(|(results, took)| {
+                self.policy.sources[s].latency.lock().expect("latency lock").observe(took);
+                results
+            });
+            let results = match joined {
                 Ok(results) if results.len() == indices.len() => results,
                 Ok(results) => vec![
                     Err(Outcome::error(

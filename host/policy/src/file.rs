@@ -145,6 +145,7 @@ pub(crate) fn load(
             on_error,
             calls: AtomicU64::new(0),
             samples: AtomicU64::new(0),
+            latency: Default::default(),
         });
     }
 

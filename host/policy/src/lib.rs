@@ -70,6 +70,50 @@ pub(crate) struct SourceSlot {
     pub(crate) on_error: OnError,
     pub(crate) calls: AtomicU64,
     pub(crate) samples: AtomicU64,
+    /// Durations of this source's batch calls.
+    pub(crate) latency: std::sync::Mutex<LatencyHistogram>,
+}
+
+/// Upper bounds (seconds) of the latency histogram buckets.
+pub const LATENCY_BUCKETS: [f64; 12] =
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+
+/// A cumulative latency histogram over [`LATENCY_BUCKETS`], Prometheus-style.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LatencyHistogram {
+    /// Observations at or under each bucket's bound.
+    pub buckets: [u64; LATENCY_BUCKETS.len()],
+    /// All observations.
+    pub count: u64,
+    /// Their sum, seconds.
+    pub sum: f64,
+}
+
+impl LatencyHistogram {
+    /// Records one duration.
+    pub fn observe(&mut self, took: std::time::Duration) {
+        let secs = took.as_secs_f64();
+        for (bucket, bound) in self.buckets.iter_mut().zip(LATENCY_BUCKETS) {
+            if secs <= bound {
+                *bucket += 1;
+            }
+        }
+        self.count += 1;
+        self.sum += secs;
+    }
+}
+
+/// What a source has done so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceStats {
+    /// The source's name.
+    pub name: String,
+    /// Batch calls made.
+    pub calls: u64,
+    /// Samples asked for.
+    pub samples: u64,
+    /// Durations of the batch calls.
+    pub latency: LatencyHistogram,
 }
 
 /// One sample's result under a policy.
@@ -130,6 +174,19 @@ impl Policy {
         self.sources
             .iter()
             .map(|s| (s.name.clone(), s.source.describe(), s.source.output()))
+            .collect()
+    }
+
+    /// Calls, samples and call latencies per source, in file order.
+    pub fn source_stats(&self) -> Vec<SourceStats> {
+        self.sources
+            .iter()
+            .map(|s| SourceStats {
+                name: s.name.clone(),
+                calls: s.calls.load(Ordering::Relaxed),
+                samples: s.samples.load(Ordering::Relaxed),
+                latency: s.latency.lock().expect("latency lock").clone(),
+            })
             .collect()
     }
 
