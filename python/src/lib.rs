@@ -1,0 +1,171 @@
+//! `gavel._gavel`: the native half of the `gavel` Python package. It holds a host (and a
+//! policy or a plugin) and scores JSON text in, JSON text out, with the GIL released; the
+//! Python half (`gavel/__init__.py`) turns that into dicts and the trainers' call shapes.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use gavel_core::{Outcome, Record, Sample};
+use gavel_host::{Host, HostConfig, Plugin};
+use gavel_policy::{Policy, SourceKinds};
+use gavel_sandbox::WasmLimits;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use serde_json::value::RawValue;
+
+enum Scorer {
+    Policy(Policy),
+    Plugin { host: Host, plugin: Arc<Plugin>, config: serde_json::Value },
+}
+
+/// A policy or a plugin, ready to score; safe to share between threads.
+#[pyclass(frozen, module = "gavel._gavel")]
+struct NativeScorer {
+    scorer: Scorer,
+    runtime: tokio::runtime::Runtime,
+}
+
+fn runtime() -> PyResult<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot start the async runtime: {e}")))
+}
+
+fn host() -> PyResult<Host> {
+    Host::new(HostConfig::default())
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot start the plugin host: {e}")))
+}
+
+#[pymethods]
+impl NativeScorer {
+    /// Loads and checks a policy file.
+    #[staticmethod]
+    fn from_policy(py: Python<'_>, path: &str) -> PyResult<Self> {
+        let runtime = runtime()?;
+        let host = host()?;
+        let policy = py
+            .allow_threads(|| Policy::load(Path::new(path), &SourceKinds::standard(host)))
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(Self { scorer: Scorer::Policy(policy), runtime })
+    }
+
+    /// Loads a bundled plugin by name, or a `.wasm` component by path, with a JSON config.
+    #[staticmethod]
+    fn from_plugin(
+        py: Python<'_>,
+        spec: &str,
+        config_json: &str,
+        limits_json: &str,
+    ) -> PyResult<Self> {
+        let runtime = runtime()?;
+        let host = host()?;
+        let config: serde_json::Value = serde_json::from_str(config_json)
+            .map_err(|e| PyValueError::new_err(format!("config is not JSON: {e}")))?;
+        let limits: WasmLimits = serde_json::from_str(limits_json)
+            .map_err(|e| PyValueError::new_err(format!("invalid limits: {e}")))?;
+        let source = match gavel_bundled::find(spec) {
+            Some(bundled) => gavel_host::PluginSource::bytes(bundled.name, bundled.wasm),
+            None if Path::new(spec).is_file() => gavel_host::PluginSource::file(spec),
+            None => {
+                let names: Vec<&str> = gavel_bundled::PLUGINS.iter().map(|p| p.name).collect();
+                return Err(PyValueError::new_err(format!(
+                    "no bundled plugin {spec:?} and no such file (bundled: {})",
+                    names.join(", ")
+                )));
+            }
+        };
+        let plugin = py
+            .allow_threads(|| {
+                let plugin = host.load(source, limits).map_err(|e| e.to_string())?;
+                host.check_config(&plugin, &config).map_err(|e| e.to_string())?;
+                Ok::<_, String>(plugin)
+            })
+            .map_err(PyValueError::new_err)?;
+        Ok(Self { scorer: Scorer::Plugin { host, plugin, config }, runtime })
+    }
+
+    /// Whether results carry an `advantage`.
+    fn has_advantage(&self) -> bool {
+        matches!(&self.scorer, Scorer::Policy(p) if p.has_advantage())
+    }
+
+    /// Scores a JSON array of samples; returns a JSON array of results, same order. A
+    /// malformed sample is an `invalid` result in its place, never an exception.
+    #[pyo3(signature = (samples_json, step = 0.0))]
+    fn score_json(&self, py: Python<'_>, samples_json: &str, step: f64) -> PyResult<String> {
+        let items: Vec<Box<RawValue>> = serde_json::from_str(samples_json)
+            .map_err(|e| PyValueError::new_err(format!("samples must be a JSON array: {e}")))?;
+        py.allow_threads(|| Ok(self.score(&items, step)))
+    }
+}
+
+impl NativeScorer {
+    fn score(&self, items: &[Box<RawValue>], step: f64) -> String {
+        let entries: Vec<Result<Sample, (String, Outcome)>> = items
+            .iter()
+            .enumerate()
+            .map(|(i, raw)| {
+                Sample::from_json_line(raw.get()).map_err(|e| {
+                    (
+                        e.id.clone().unwrap_or_else(|| format!("#{i}")),
+                        Outcome::invalid(format!("sample {i}: {}", e.message)),
+                    )
+                })
+            })
+            .collect();
+        let samples: Vec<Sample> =
+            entries.iter().filter_map(|e| e.as_ref().ok().cloned()).collect();
+        let (results, with_advantage): (Vec<(Outcome, Option<f64>)>, bool) = match &self.scorer {
+            Scorer::Policy(policy) => (
+                self.runtime
+                    .block_on(policy.score(&samples, step))
+                    .into_iter()
+                    .map(|s| (s.outcome, s.advantage))
+                    .collect(),
+                policy.has_advantage(),
+            ),
+            Scorer::Plugin { host, plugin, config } => {
+                let outcomes = match self.runtime.block_on(host.score_batch(
+                    plugin,
+                    samples.clone(),
+                    config,
+                )) {
+                    Ok(outcomes) => outcomes,
+                    Err(e) => vec![
+                        Outcome::error(gavel_core::ErrorKind::Capacity, e.to_string());
+                        samples.len()
+                    ],
+                };
+                (outcomes.into_iter().map(|o| (o, None)).collect(), false)
+            }
+        };
+        let mut results = results.into_iter();
+        let mut out = String::from("[");
+        for (i, entry) in entries.iter().enumerate() {
+            let (id, outcome, advantage) = match entry {
+                Ok(sample) => {
+                    let (outcome, advantage) = results.next().expect("one result per sample");
+                    (sample.id.as_str(), outcome, with_advantage.then_some(advantage))
+                }
+                Err((id, outcome)) => {
+                    (id.as_str(), outcome.clone(), with_advantage.then_some(None))
+                }
+            };
+            if i > 0 {
+                out.push(',');
+            }
+            out += &serde_json::to_string(&Record { id, outcome: &outcome, advantage })
+                .expect("records serialise");
+        }
+        out.push(']');
+        out
+    }
+}
+
+/// The native module.
+#[pymodule]
+fn _gavel(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<NativeScorer>()?;
+    Ok(())
+}
