@@ -1,0 +1,106 @@
+"""The gavel package in process and against a real `gavel serve` ($GAVEL_BIN)."""
+
+import asyncio
+import os
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+import gavel
+
+ROOT = Path(__file__).resolve().parents[2]
+R1 = ROOT / "examples/policies/r1_sum.toml"
+RIGHT = "<think>2 and 2</think>\n<answer>4</answer>"
+
+
+def sample(i, completion, answer="4", group="g"):
+    s = {"id": str(i), "group": group, "completion": completion}
+    if answer is not None:
+        s["reference"] = {"answer": answer}
+    return s
+
+
+def gavel_bin():
+    if os.environ.get("GAVEL_BIN"):
+        return os.environ["GAVEL_BIN"]
+    target = os.environ.get("CARGO_TARGET_DIR") or str(Path.home() / ".cache/gavel/target")
+    return str(Path(target) / "debug" / "gavel")
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return gavel.Scorer.from_policy(R1)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    proc = subprocess.Popen(
+        [gavel_bin(), "serve", "--policy", str(R1), "--listen", "127.0.0.1:0"],
+        stderr=subprocess.PIPE, text=True, env=dict(os.environ, GAVEL_CACHE_DIR=str(cache)),
+    )
+    line = proc.stderr.readline()
+    assert line.startswith("gavel serve: listening on "), line
+    yield line.strip().rsplit(" ", 1)[1]
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def test_policy_scores_with_breakdown_and_advantage(policy):
+    out = policy.score([sample(0, RIGHT), sample(1, "<answer>5</answer>"), sample(2, RIGHT, answer=None)])
+    assert [r["reward"] for r in out] == [2.0, 0.0, None]
+    assert out[0]["components"] == {"accuracy": 1.0, "format": 1.0}
+    assert out[0]["advantage"] > 0 > out[1]["advantage"]
+    assert out[2]["status"] == "not_applicable" and out[2]["advantage"] is None
+
+
+def test_plugin_and_errors():
+    math = gavel.Scorer.from_plugin("math", config={"float_tolerance": 1e-9})
+    assert math.score([{"id": "a", "completion": "<answer>1/2</answer>", "reference": {"answer": "0.5"}}])[0]["reward"] == 1.0
+    with pytest.raises(ValueError, match="no bundled plugin"):
+        gavel.Scorer.from_plugin("nope")
+    with pytest.raises(ValueError, match="invalid config"):
+        gavel.Scorer.from_plugin("math", config={"tolerance": 1})
+    with pytest.raises(ValueError, match=r"\.toml"):
+        gavel.Scorer.from_policy(ROOT / "Cargo.toml")
+    # A malformed sample is an outcome in its place, not an exception.
+    out = math.score([{"id": "x"}, {"id": "y", "completion": "<answer>2</answer>", "reference": {"answer": "2"}}])
+    assert out[0]["status"] == "invalid" and out[1]["reward"] == 1.0
+
+
+def test_async_and_threads(policy):
+    samples = [sample(i, RIGHT if i % 2 else "<answer>5</answer>", group=f"g{i // 4}") for i in range(64)]
+    expected = policy.score(samples)
+    assert asyncio.run(policy.ascore(samples)) == expected
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: policy.score(samples), range(16)))
+    assert all(r == expected for r in results)
+
+
+def test_trl_and_verl_call_shapes(policy):
+    reward = policy.trl_reward_function(reference_column="solution", name="r1")
+    assert reward.__name__ == "r1"
+    # TRL calls reward_func(prompts=..., completions=..., completion_ids=..., **dataset columns).
+    got = reward(
+        prompts=[[{"role": "user", "content": "2+2?"}], [{"role": "user", "content": "hi"}]],
+        completions=[[{"role": "assistant", "content": RIGHT}], [{"role": "assistant", "content": RIGHT}]],
+        completion_ids=[[1, 2], [3]],
+        solution=["4", None],
+        trainer_state=None,
+    )
+    assert got == [2.0, None]
+    # verl: compute_score(data_source, solution_str, ground_truth, extra_info)
+    one = policy.verl_compute_score("gsm8k", RIGHT, "4", extra_info={"index": 0})
+    assert one == {"score": 2.0, "masked": 0.0, "accuracy": 1.0, "format": 1.0}
+    batch = policy.verl_compute_score_batch(["gsm8k", "chat"], [RIGHT, RIGHT], ["4", None], [None, None])
+    assert batch[0]["score"] == 2.0 and batch[1] == {"score": 0.0, "masked": 1.0}
+
+
+def test_remote_matches_in_process(server, policy):
+    remote = gavel.Scorer.remote(server)
+    samples = [sample(0, RIGHT), sample(1, "<answer>5</answer>"), {"id": "bad"}]
+    assert remote.score(samples) == policy.score(samples)
+    with pytest.raises(gavel.GavelError, match="cannot reach"):
+        gavel.Scorer.remote("http://127.0.0.1:9", timeout=5).score(samples)
