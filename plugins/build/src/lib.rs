@@ -27,9 +27,18 @@ pub struct Guest {
 /// to report errors.
 pub fn build(guest_dirs: &[PathBuf]) -> Vec<Guest> {
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo"));
-    // OUT_DIR is <target>/<profile>/build/<crate>-<hash>/out: share one guest target dir
-    // per outer target dir, so every build script reuses the same compiled guest deps.
-    let target_dir = out_dir.ancestors().nth(4).unwrap_or(&out_dir).join("wasm-guests");
+    // OUT_DIR is <target>/<profile>/build/<crate>-<hash>/out: one guest target dir per outer
+    // target dir and checkout, so the build scripts of a checkout share compiled guest deps,
+    // while two checkouts building at once (each a different path) never overwrite each
+    // other's components between building and embedding them.
+    let checkout = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::hash::DefaultHasher::new();
+        workspace_root().hash(&mut hasher);
+        format!("{:016x}", hasher.finish())
+    };
+    let target_dir =
+        out_dir.ancestors().nth(4).unwrap_or(&out_dir).join("wasm-guests").join(checkout);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
 
     let mut packages = Vec::new();
