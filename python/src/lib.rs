@@ -5,7 +5,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use gavel_core::{Outcome, Record, Sample};
+use gavel_core::batch;
+use gavel_core::{ErrorKind, Outcome};
 use gavel_host::{Host, HostConfig, Plugin};
 use gavel_policy::{Policy, SourceKinds};
 use gavel_sandbox::WasmLimits;
@@ -102,64 +103,25 @@ impl NativeScorer {
 
 impl NativeScorer {
     fn score(&self, items: &[Box<RawValue>], step: f64) -> String {
-        let entries: Vec<Result<Sample, (String, Outcome)>> = items
-            .iter()
-            .enumerate()
-            .map(|(i, raw)| {
-                Sample::from_json_line(raw.get()).map_err(|e| {
-                    (
-                        e.id.clone().unwrap_or_else(|| format!("#{i}")),
-                        Outcome::invalid(format!("sample {i}: {}", e.message)),
-                    )
-                })
-            })
-            .collect();
-        let samples: Vec<Sample> =
-            entries.iter().filter_map(|e| e.as_ref().ok().cloned()).collect();
-        let (results, with_advantage): (Vec<(Outcome, Option<f64>)>, bool) = match &self.scorer {
-            Scorer::Policy(policy) => (
-                self.runtime
-                    .block_on(policy.score(&samples, step))
-                    .into_iter()
-                    .map(|s| (s.outcome, s.advantage))
-                    .collect(),
-                policy.has_advantage(),
-            ),
+        let entries = batch::read_entries(items);
+        let samples = batch::samples(&entries);
+        match &self.scorer {
+            Scorer::Policy(policy) => {
+                let scored = self.runtime.block_on(policy.score(&samples, step));
+                let results = scored.into_iter().map(|s| (s.outcome, s.advantage));
+                batch::write_records(&entries, results, policy.has_advantage())
+            }
             Scorer::Plugin { host, plugin, config } => {
-                let outcomes = match self.runtime.block_on(host.score_batch(
-                    plugin,
-                    samples.clone(),
-                    config,
-                )) {
-                    Ok(outcomes) => outcomes,
-                    Err(e) => vec![
-                        Outcome::error(gavel_core::ErrorKind::Capacity, e.to_string());
-                        samples.len()
-                    ],
-                };
-                (outcomes.into_iter().map(|o| (o, None)).collect(), false)
+                let n = samples.len();
+                let outcomes = self
+                    .runtime
+                    .block_on(host.score_batch(plugin, samples, config))
+                    .unwrap_or_else(|e| {
+                        vec![Outcome::error(ErrorKind::Capacity, e.to_string()); n]
+                    });
+                batch::write_records(&entries, outcomes.into_iter().map(|o| (o, None)), false)
             }
-        };
-        let mut results = results.into_iter();
-        let mut out = String::from("[");
-        for (i, entry) in entries.iter().enumerate() {
-            let (id, outcome, advantage) = match entry {
-                Ok(sample) => {
-                    let (outcome, advantage) = results.next().expect("one result per sample");
-                    (sample.id.as_str(), outcome, with_advantage.then_some(advantage))
-                }
-                Err((id, outcome)) => {
-                    (id.as_str(), outcome.clone(), with_advantage.then_some(None))
-                }
-            };
-            if i > 0 {
-                out.push(',');
-            }
-            out += &serde_json::to_string(&Record { id, outcome: &outcome, advantage })
-                .expect("records serialise");
         }
-        out.push(']');
-        out
     }
 }
 

@@ -6,6 +6,7 @@
 //! [`Outcome::Error`] that a trainer can mask, not a silent reward of 0.
 #![deny(missing_docs)]
 
+pub mod batch;
 mod outcome;
 mod record;
 mod reference;

@@ -33,7 +33,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use gavel_core::{Outcome, Record, Sample};
+use gavel_core::batch::{self, Entry};
 use gavel_policy::{Policy, SourceKinds};
 use serde_json::value::RawValue;
 
@@ -209,9 +209,6 @@ impl IntoResponse for Refusal {
     }
 }
 
-/// One element of a request: a sample, or the id and `invalid` outcome of a malformed one.
-type Entry = Result<Sample, (String, Outcome)>;
-
 fn authorised(shared: &Shared, headers: &HeaderMap) -> Result<(), Refusal> {
     let Some(token) = &shared.config.token else { return Ok(()) };
     let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
@@ -276,16 +273,7 @@ fn read_samples(shared: &Shared, body: &Bytes) -> Result<Vec<Entry>, Refusal> {
             ),
         ));
     }
-    Ok(items
-        .iter()
-        .enumerate()
-        .map(|(i, raw)| {
-            Sample::from_json_line(raw.get()).map_err(|e| {
-                let id = e.id.clone().unwrap_or_else(|| format!("#{i}"));
-                (id, Outcome::invalid(format!("sample {i}: {}", e.message)))
-            })
-        })
-        .collect())
+    Ok(batch::read_entries(&items))
 }
 
 async fn score(State(shared): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -315,26 +303,19 @@ async fn score_inner(shared: &AppState, headers: &HeaderMap, body: &Bytes) -> Re
     if streaming {
         return stream::respond(slot, policy, entries);
     }
-    let samples: Vec<Sample> = entries.iter().filter_map(|e| e.as_ref().ok().cloned()).collect();
-    let mut scored = policy.score(&samples, 0.0).await.into_iter();
-    let with_advantage = policy.has_advantage();
-    let mut out = String::from("[");
-    for (i, entry) in entries.iter().enumerate() {
-        let (id, outcome, advantage) = match entry {
-            Ok(sample) => {
-                let s = scored.next().expect("one result per sample");
-                (sample.id.as_str(), s.outcome, with_advantage.then_some(s.advantage))
-            }
-            Err((id, outcome)) => (id.as_str(), outcome.clone(), with_advantage.then_some(None)),
-        };
-        shared.metrics.outcome(&outcome);
-        if i > 0 {
-            out.push(',');
-        }
-        out += &serde_json::to_string(&Record { id, outcome: &outcome, advantage })
-            .expect("records serialise");
+    let samples = batch::samples(&entries);
+    let scored = policy.score(&samples, 0.0).await;
+    for (_, outcome) in entries.iter().filter_map(|e| e.as_ref().err()) {
+        shared.metrics.outcome(outcome);
     }
-    out.push(']');
+    for s in &scored {
+        shared.metrics.outcome(&s.outcome);
+    }
+    let out = batch::write_records(
+        &entries,
+        scored.into_iter().map(|s| (s.outcome, s.advantage)),
+        policy.has_advantage(),
+    );
     shared.metrics.samples.fetch_add(entries.len() as u64, Ordering::Relaxed);
     ([(header::CONTENT_TYPE, "application/json")], out).into_response()
 }
