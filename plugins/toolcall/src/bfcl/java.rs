@@ -7,7 +7,7 @@
 use gavel_plugin::serde_json::{Map, Value};
 
 use super::py::{self, Stop};
-use super::pyre::{Re, chars};
+use super::pyre::{Re, chars, matches_at_start};
 
 /// The types BFCL's `JAVA_TYPE_CONVERSION` knows, as the Python type it checks against.
 pub(super) fn python_type(name: &str) -> Option<super::Ty> {
@@ -24,10 +24,6 @@ pub(super) fn python_type(name: &str) -> Option<super::Ty> {
     })
 }
 
-fn full(pattern: &'static str, value: &str) -> bool {
-    Re::cached(pattern, false).match_at(&chars(value), 0).is_some()
-}
-
 /// `re.sub(pattern, "", value)` for a pattern anchored at the end (one match at most).
 fn drop_suffix(pattern: &'static str, value: &str) -> String {
     let text = chars(value);
@@ -35,15 +31,6 @@ fn drop_suffix(pattern: &'static str, value: &str) -> String {
         Some(m) => text[..m.start()].iter().chain(&text[m.end()..]).collect(),
         None => value.to_owned(),
     }
-}
-
-fn int_or_raise(text: &str) -> Result<Value, Stop> {
-    py::int(text).unwrap_or_else(|| Err(Stop::Raises(format!("int({text:?}) raises ValueError"))))
-}
-
-fn float_or_raise(text: &str) -> Result<Value, Stop> {
-    py::float(text)
-        .unwrap_or_else(|| Err(Stop::Raises(format!("float({text:?}) raises ValueError"))))
 }
 
 const FLOAT: &str = r"^-?\d+(\.\d+)?([eE][+-]?\d+)?[fF]$";
@@ -54,29 +41,29 @@ pub fn convert(value: &str, expected: &str, nested: Option<&str>) -> Result<Valu
     let string = || Ok(Value::String(value.to_owned()));
     match expected {
         "byte" | "short" | "integer" => {
-            if full(r"^-?\d+$", value) {
-                int_or_raise(value)
+            if matches_at_start(r"^-?\d+$", value) {
+                py::int_or_raise(value)
             } else {
                 string()
             }
         }
         "float" => {
-            if full(FLOAT, value) {
-                float_or_raise(&drop_suffix("[fF]$", value))
+            if matches_at_start(FLOAT, value) {
+                py::float_or_raise(&drop_suffix("[fF]$", value))
             } else {
                 string()
             }
         }
         "double" => {
-            if full(r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$", value) {
-                float_or_raise(value)
+            if matches_at_start(r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$", value) {
+                py::float_or_raise(value)
             } else {
                 string()
             }
         }
         "long" => {
-            if full(LONG, value) {
-                int_or_raise(&drop_suffix("[lL]$", value))
+            if matches_at_start(LONG, value) {
+                py::int_or_raise(&drop_suffix("[lL]$", value))
             } else {
                 string()
             }
@@ -174,11 +161,11 @@ pub fn untyped(value: &str) -> Result<Value, Stop> {
     if value.starts_with('"') && value.ends_with('"') {
         return Ok(Value::String(py::inner(value).to_owned()));
     }
-    if full(LONG, value) {
-        return int_or_raise(py::drop_last(value));
+    if matches_at_start(LONG, value) {
+        return py::int_or_raise(py::drop_last(value));
     }
-    if full(FLOAT, value) {
-        return float_or_raise(&drop_suffix("[fF]$", value));
+    if matches_at_start(FLOAT, value) {
+        return py::float_or_raise(&drop_suffix("[fF]$", value));
     }
     py::int(value)
         .or_else(|| py::float(value))

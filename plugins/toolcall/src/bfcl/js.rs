@@ -6,7 +6,7 @@
 use gavel_plugin::serde_json::{Map, Value};
 
 use super::py::{self, Stop};
-use super::pyre::{Re, chars};
+use super::pyre::{Re, chars, matches_at_start};
 
 /// The types BFCL's `JS_TYPE_CONVERSION` knows, as the Python type it checks against.
 pub(super) fn python_type(name: &str) -> Option<super::Ty> {
@@ -22,17 +22,9 @@ pub(super) fn python_type(name: &str) -> Option<super::Ty> {
     })
 }
 
-fn full(pattern: &'static str, value: &str) -> bool {
-    Re::cached(pattern, false).match_at(&chars(value), 0).is_some()
-}
-
 fn quoted(value: &str) -> bool {
     (value.starts_with('"') && value.ends_with('"'))
         || (value.starts_with('\'') && value.ends_with('\''))
-}
-
-fn raises(what: String) -> Stop {
-    Stop::Raises(what)
 }
 
 /// `js_type_converter(value, expected_type, nested_type)`.
@@ -41,15 +33,9 @@ pub fn convert(value: &str, expected: &str, nested: Option<&str>) -> Result<Valu
     match expected {
         "String" if quoted(value) => Ok(Value::String(py::inner(value).to_owned())),
         "String" | "any" => string(),
-        "integer" if full(r"^-?\d+$", value) => py::int(value)
-            .unwrap_or_else(|| Err(raises(format!("int({value:?}) raises ValueError")))),
-        "float" if full(r"^-?\d+(\.\d+)?$", value) => py::float(value)
-            .unwrap_or_else(|| Err(raises(format!("float({value:?}) raises ValueError")))),
-        "Bigint" if full(r"^-?\d+n$", value) => {
-            let digits = py::drop_last(value);
-            py::int(digits)
-                .unwrap_or_else(|| Err(raises(format!("int({digits:?}) raises ValueError"))))
-        }
+        "integer" if matches_at_start(r"^-?\d+$", value) => py::int_or_raise(value),
+        "float" if matches_at_start(r"^-?\d+(\.\d+)?$", value) => py::float_or_raise(value),
+        "Bigint" if matches_at_start(r"^-?\d+n$", value) => py::int_or_raise(py::drop_last(value)),
         "integer" | "float" | "Bigint" => string(),
         "Boolean" => match value {
             "true" | "false" => Ok(Value::Bool(value == "true")),
@@ -57,7 +43,7 @@ pub fn convert(value: &str, expected: &str, nested: Option<&str>) -> Result<Valu
         },
         "dict" => object(value),
         "array" => array(value, nested),
-        other => Err(raises(format!("BFCL's JavaScript converter has no type {other:?}"))),
+        other => Err(Stop::Raises(format!("BFCL's JavaScript converter has no type {other:?}"))),
     }
 }
 

@@ -105,6 +105,16 @@ pub fn float(s: &str) -> Option<Result<Value, Stop>> {
     }))
 }
 
+/// `int(text)` where Python's raising is BFCL's crash ([`Stop::Raises`]).
+pub fn int_or_raise(text: &str) -> Result<Value, Stop> {
+    int(text).unwrap_or_else(|| Err(Stop::Raises(format!("int({text:?}) raises ValueError"))))
+}
+
+/// `float(text)` where Python's raising is BFCL's crash ([`Stop::Raises`]).
+pub fn float_or_raise(text: &str) -> Result<Value, Stop> {
+    float(text).unwrap_or_else(|| Err(Stop::Raises(format!("float({text:?}) raises ValueError"))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

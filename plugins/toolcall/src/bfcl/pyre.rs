@@ -482,6 +482,11 @@ impl Parser<'_> {
     }
 }
 
+/// `re.match(pattern, value)` succeeds (the patterns BFCL anchors with `^…$`).
+pub fn matches_at_start(pattern: &'static str, value: &str) -> bool {
+    Re::cached(pattern, false).match_at(&chars(value), 0).is_some()
+}
+
 /// The text as chars, the unit Python's `re` indexes by.
 pub fn chars(text: &str) -> Vec<char> {
     text.chars().collect()
