@@ -93,8 +93,8 @@ pub struct Checked {
     pub terms: Vec<Node>,
     /// Term types, by index.
     pub term_types: Vec<Type>,
-    /// Group-stage slots.
-    pub group_slots: usize,
+    /// The normalisation of each group-stage slot (`Node::Group`'s index).
+    pub group_ops: Vec<GroupOp>,
 }
 
 const BUILTIN_NAMES: &str = "clip, affine, sigmoid, log_sigmoid, exp, log, abs, min, max, mean, sum, last, first, prod, median, softmin, mean_minus_std, wco, steps_clip, steps_delta, center, lsc, par, sched, gate, route, gated_sum, group_z, group_center, rloo";
@@ -106,7 +106,7 @@ pub fn check(names: &Names, reward: &Expr) -> Result<Checked, CheckError> {
         terms: vec![None; names.terms.len()],
         stack: Vec::new(),
         origin: Origin::Reward,
-        groups: 0,
+        group_ops: Vec::new(),
         term_has_group: vec![false; names.terms.len()],
     };
     for i in 0..names.terms.len() {
@@ -125,7 +125,7 @@ pub fn check(names: &Names, reward: &Expr) -> Result<Checked, CheckError> {
     }
     let (terms, term_types) =
         checker.terms.into_iter().map(|t| t.expect("every term checked")).unzip();
-    Ok(Checked { reward: reward_node, terms, term_types, group_slots: checker.groups })
+    Ok(Checked { reward: reward_node, terms, term_types, group_ops: checker.group_ops })
 }
 
 struct Checker<'a> {
@@ -133,7 +133,7 @@ struct Checker<'a> {
     terms: Vec<Option<(Node, Type)>>,
     stack: Vec<usize>,
     origin: Origin,
-    groups: usize,
+    group_ops: Vec<GroupOp>,
     term_has_group: Vec<bool>,
 }
 
@@ -385,8 +385,8 @@ impl Checker<'_> {
                     "group_center" => GroupOp::Center,
                     _ => GroupOp::Rloo,
                 };
-                self.groups += 1;
-                Ok((Node::Group(op, Box::new(inner), self.groups - 1), Type::Scalar))
+                self.group_ops.push(op);
+                Ok((Node::Group(op, Box::new(inner), self.group_ops.len() - 1), Type::Scalar))
             }
             _ => {
                 let Some(builtin) = Builtin::from_name(name) else {

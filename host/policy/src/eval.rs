@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering;
 use gavel_core::{ErrorKind, Outcome, Sample, Score};
 
 use crate::advantage;
-use crate::check::{GroupOp, Node};
+use crate::check::Node;
 use crate::source::SourceResult;
 use crate::syntax::BinOp;
 use crate::value::Value;
@@ -56,8 +56,8 @@ pub(crate) async fn evaluate(policy: &Policy, samples: &[Sample], step: f64) -> 
         .map(|_| SampleState {
             sources: vec![None; n_sources],
             terms: vec![None; policy.checked.terms.len()],
-            group_inputs: vec![None; policy.checked.group_slots],
-            group_values: vec![None; policy.checked.group_slots],
+            group_inputs: vec![None; policy.checked.group_ops.len()],
+            group_values: vec![None; policy.checked.group_ops.len()],
             done: None,
             drops_group: false,
         })
@@ -304,8 +304,7 @@ impl Run<'_> {
     /// Resolves group-stage values whose every surviving group member has its input.
     fn resolve_groups(&mut self) -> bool {
         let mut progress = false;
-        for slot in 0..self.policy.checked.group_slots {
-            let op = find_group_op(&self.policy.checked, slot);
+        for (slot, &op) in self.policy.checked.group_ops.iter().enumerate() {
             let mut groups: HashMap<Option<&str>, Vec<usize>> = HashMap::new();
             for (i, sample) in self.samples.iter().enumerate() {
                 if self.states[i].done.is_none() && self.states[i].group_values[slot].is_none() {
@@ -397,43 +396,6 @@ impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
     }
-}
-
-fn find_group_op(checked: &crate::check::Checked, slot: usize) -> GroupOp {
-    fn walk(node: &Node, slot: usize) -> Option<GroupOp> {
-        match node {
-            Node::Group(op, inner, s) => {
-                if *s == slot {
-                    Some(*op)
-                } else {
-                    walk(inner, slot)
-                }
-            }
-            Node::Const(_)
-            | Node::Source(_)
-            | Node::Component(..)
-            | Node::Term(_)
-            | Node::Task
-            | Node::Step => None,
-            Node::Neg(a) | Node::Not(a) => walk(a, slot),
-            Node::Arith(_, a, b) | Node::Cmp(_, a, b) | Node::And(a, b) | Node::Or(a, b) => {
-                walk(a, slot).or_else(|| walk(b, slot))
-            }
-            Node::If(c, a, b) => walk(c, slot).or_else(|| walk(a, slot)).or_else(|| walk(b, slot)),
-            Node::Route(k, arms, d) => walk(k, slot)
-                .or_else(|| arms.iter().find_map(|(_, a)| walk(a, slot)))
-                .or_else(|| d.as_deref().and_then(|d| walk(d, slot))),
-            Node::GatedSum(tiers, tail) => tiers
-                .iter()
-                .find_map(|(r, t)| walk(r, slot).or_else(|| walk(t, slot)))
-                .or_else(|| walk(tail, slot)),
-            Node::Call(_, _, args) => args.iter().find_map(|a| walk(a, slot)),
-        }
-    }
-    std::iter::once(&checked.reward)
-        .chain(&checked.terms)
-        .find_map(|n| walk(n, slot))
-        .expect("every group slot has its node")
 }
 
 fn prefix(source: &str, outcome: Outcome) -> Outcome {

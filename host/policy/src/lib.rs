@@ -231,10 +231,10 @@ impl Policy {
             }
         }
         out += &format!("reward: {}\n", self.reward_text.trim());
-        if self.checked.group_slots > 0 {
+        if !self.checked.group_ops.is_empty() {
             out += &format!(
                 "group stage: {} normalisation(s) inside the reward\n",
-                self.checked.group_slots
+                self.checked.group_ops.len()
             );
         }
         match &self.advantage {
