@@ -7,23 +7,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use gavel_core::{Outcome, Status};
-
-/// Histogram bucket bounds, seconds.
-const BUCKETS: [f64; 12] =
-    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
-
-#[derive(Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
-}
+use gavel_policy::{LATENCY_BUCKETS, LatencyHistogram};
 
 /// The daemon's metrics.
 #[derive(Default)]
 pub struct Metrics {
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
-    latency: Mutex<BTreeMap<&'static str, Histogram>>,
+    latency: Mutex<BTreeMap<&'static str, LatencyHistogram>>,
     outcomes: [AtomicU64; 5],
     /// Samples scored.
     pub samples: AtomicU64,
@@ -42,16 +32,7 @@ impl Metrics {
     /// Counts a request to `route` answered with `code` after `took`.
     pub fn observe(&self, route: &'static str, code: u16, took: Duration) {
         *self.requests.lock().expect("metrics lock").entry((route, code)).or_default() += 1;
-        let mut latency = self.latency.lock().expect("metrics lock");
-        let h = latency.entry(route).or_default();
-        let secs = took.as_secs_f64();
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if secs <= *bound {
-                h.counts[i] += 1;
-            }
-        }
-        h.count += 1;
-        h.sum += secs;
+        self.latency.lock().expect("metrics lock").entry(route).or_default().observe(took);
     }
 
     /// Counts one sample's outcome by class.
@@ -75,28 +56,12 @@ impl Metrics {
         }
         let _ = writeln!(out, "# TYPE gavel_source_call_duration_seconds histogram");
         for s in sources {
-            let h = &s.latency;
-            for (bound, n) in gavel_policy::LATENCY_BUCKETS.iter().zip(h.buckets) {
-                let _ = writeln!(
-                    out,
-                    "gavel_source_call_duration_seconds_bucket{{source=\"{}\",le=\"{bound}\"}} {n}",
-                    s.name
-                );
-            }
-            let _ = writeln!(
-                out,
-                "gavel_source_call_duration_seconds_bucket{{source=\"{}\",le=\"+Inf\"}} {}",
-                s.name, h.count
-            );
-            let _ = writeln!(
-                out,
-                "gavel_source_call_duration_seconds_sum{{source=\"{}\"}} {}",
-                s.name, h.sum
-            );
-            let _ = writeln!(
-                out,
-                "gavel_source_call_duration_seconds_count{{source=\"{}\"}} {}",
-                s.name, h.count
+            histogram(
+                &mut out,
+                "gavel_source_call_duration_seconds",
+                "source",
+                &s.name,
+                &s.latency,
             );
         }
         let _ = writeln!(out, "# TYPE gavel_requests_total counter");
@@ -118,24 +83,7 @@ impl Metrics {
         }
         let _ = writeln!(out, "# TYPE gavel_request_duration_seconds histogram");
         for (route, h) in self.latency.lock().expect("metrics lock").iter() {
-            for (bound, n) in BUCKETS.iter().zip(h.counts) {
-                let _ = writeln!(
-                    out,
-                    "gavel_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {n}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "gavel_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ =
-                writeln!(out, "gavel_request_duration_seconds_sum{{route=\"{route}\"}} {}", h.sum);
-            let _ = writeln!(
-                out,
-                "gavel_request_duration_seconds_count{{route=\"{route}\"}} {}",
-                h.count
-            );
+            histogram(&mut out, "gavel_request_duration_seconds", "route", route, h);
         }
         let gauges = [
             ("gavel_queue_depth", queued as u64),
@@ -151,4 +99,14 @@ impl Metrics {
         }
         out
     }
+}
+
+/// One labelled Prometheus histogram: its buckets, `+Inf`, sum and count.
+fn histogram(out: &mut String, name: &str, key: &str, label: &str, h: &LatencyHistogram) {
+    for (bound, n) in LATENCY_BUCKETS.iter().zip(h.buckets) {
+        let _ = writeln!(out, "{name}_bucket{{{key}=\"{label}\",le=\"{bound}\"}} {n}");
+    }
+    let _ = writeln!(out, "{name}_bucket{{{key}=\"{label}\",le=\"+Inf\"}} {}", h.count);
+    let _ = writeln!(out, "{name}_sum{{{key}=\"{label}\"}} {}", h.sum);
+    let _ = writeln!(out, "{name}_count{{{key}=\"{label}\"}} {}", h.count);
 }
