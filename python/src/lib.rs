@@ -3,21 +3,15 @@
 //! Python half (`gavel/__init__.py`) turns that into dicts and the trainers' call shapes.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use gavel_core::batch;
 use gavel_core::{ErrorKind, Outcome};
-use gavel_host::{Host, HostConfig, Plugin};
-use gavel_policy::{Policy, SourceKinds};
+use gavel_host::{Host, HostConfig};
+use gavel_policy::{Policy, Scorer, SourceKinds};
 use gavel_sandbox::WasmLimits;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use serde_json::value::RawValue;
-
-enum Scorer {
-    Policy(Policy),
-    Plugin { host: Host, plugin: Arc<Plugin>, config: serde_json::Value },
-}
 
 /// A policy or a plugin, ready to score; safe to share between threads.
 #[pyclass(frozen, module = "gavel._gavel")]
@@ -88,7 +82,7 @@ impl NativeScorer {
 
     /// Whether results carry an `advantage`.
     fn has_advantage(&self) -> bool {
-        matches!(&self.scorer, Scorer::Policy(p) if p.has_advantage())
+        self.scorer.has_advantage()
     }
 
     /// Scores a JSON array of samples; returns a JSON array of results, same order. A
@@ -105,23 +99,12 @@ impl NativeScorer {
     fn score(&self, items: &[Box<RawValue>], step: f64) -> String {
         let entries = batch::read_entries(items);
         let samples = batch::samples(&entries);
-        match &self.scorer {
-            Scorer::Policy(policy) => {
-                let scored = self.runtime.block_on(policy.score(&samples, step));
-                let results = scored.into_iter().map(|s| (s.outcome, s.advantage));
-                batch::write_records(&entries, results, policy.has_advantage())
-            }
-            Scorer::Plugin { host, plugin, config } => {
-                let n = samples.len();
-                let outcomes = self
-                    .runtime
-                    .block_on(host.score_batch(plugin, samples, config))
-                    .unwrap_or_else(|e| {
-                        vec![Outcome::error(ErrorKind::Capacity, e.to_string()); n]
-                    });
-                batch::write_records(&entries, outcomes.into_iter().map(|o| (o, None)), false)
-            }
-        }
+        let n = samples.len();
+        // The host refusing the whole call (overload) makes every sample a capacity error.
+        let results = self.runtime.block_on(self.scorer.score(samples, step)).unwrap_or_else(|e| {
+            vec![(Outcome::error(ErrorKind::Capacity, e.to_string()), None); n]
+        });
+        batch::write_records(&entries, results, self.scorer.has_advantage())
     }
 }
 

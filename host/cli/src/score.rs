@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use gavel_core::{Outcome, Record, Sample, Status};
-use gavel_host::{Host, Plugin};
-use gavel_policy::Policy;
+use gavel_host::Host;
+use gavel_policy::{Policy, Scorer};
 use gavel_sandbox::WasmLimits;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -43,58 +43,27 @@ pub struct Args {
     output: Option<PathBuf>,
 }
 
-/// What scores the samples.
-enum Scorer {
-    Plugin { host: Host, plugin: std::sync::Arc<Plugin>, config: serde_json::Value },
-    Policy { policy: Policy, step: f64 },
-}
-
-impl Scorer {
-    fn new(args: &Args) -> anyhow::Result<Self> {
-        if let Some(path) = &args.policy {
-            let host = Host::new(gavel_host::HostConfig::default())
-                .context("cannot start the plugin host")?;
-            let policy = Policy::load(path, &gavel_policy::SourceKinds::standard(host))?;
-            return Ok(Self::Policy { policy, step: args.step });
-        }
-        let spec = args.plugin.as_deref().expect("clap requires --plugin or --policy");
-        let config: serde_json::Value =
-            serde_json::from_str(args.config.as_deref().unwrap_or("{}"))
-                .context("--config is not valid JSON")?;
-        let limits: WasmLimits = serde_json::from_str(args.limits.as_deref().unwrap_or("{}"))
-            .context("--limits is invalid")?;
-        let (host, plugin) = crate::plugins::load(spec, limits)?;
-        host.check_config(&plugin, &config)?;
-        Ok(Self::Plugin { host, plugin, config })
+/// The plugin or policy the arguments name, loaded and checked.
+fn scorer(args: &Args) -> anyhow::Result<Scorer> {
+    if let Some(path) = &args.policy {
+        let host =
+            Host::new(gavel_host::HostConfig::default()).context("cannot start the plugin host")?;
+        let policy = Policy::load(path, &gavel_policy::SourceKinds::standard(host))?;
+        return Ok(Scorer::Policy(policy));
     }
-
-    /// One outcome per sample, with the advantage column when the scorer has one.
-    async fn score(
-        &self,
-        samples: Vec<Sample>,
-    ) -> anyhow::Result<Vec<(Outcome, Option<Option<f64>>)>> {
-        Ok(match self {
-            Self::Plugin { host, plugin, config } => host
-                .score_batch(plugin, samples, config)
-                .await?
-                .into_iter()
-                .map(|o| (o, None))
-                .collect(),
-            Self::Policy { policy, step } => {
-                let with_advantage = policy.has_advantage();
-                policy
-                    .score(&samples, *step)
-                    .await
-                    .into_iter()
-                    .map(|s| (s.outcome, with_advantage.then_some(s.advantage)))
-                    .collect()
-            }
-        })
-    }
+    let spec = args.plugin.as_deref().expect("clap requires --plugin or --policy");
+    let config: serde_json::Value = serde_json::from_str(args.config.as_deref().unwrap_or("{}"))
+        .context("--config is not valid JSON")?;
+    let limits: WasmLimits = serde_json::from_str(args.limits.as_deref().unwrap_or("{}"))
+        .context("--limits is invalid")?;
+    let (host, plugin) = crate::plugins::load(spec, limits)?;
+    host.check_config(&plugin, &config)?;
+    Ok(Scorer::Plugin { host, plugin, config })
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let scorer = Scorer::new(&args)?;
+    let scorer = scorer(&args)?;
+    let with_advantage = scorer.has_advantage();
 
     let (input, size): (Box<dyn Read>, Option<u64>) = if args.input.as_os_str() == "-" {
         (Box::new(std::io::stdin()), None)
@@ -145,14 +114,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         if slots.is_empty() {
             break;
         }
-        let mut scored = runtime.block_on(scorer.score(samples))?.into_iter();
+        let mut scored = runtime.block_on(scorer.score(samples, args.step))?.into_iter();
         for slot in slots {
             let (id, outcome, advantage) = match slot {
                 Ok(id) => {
                     let (outcome, advantage) = scored.next().expect("one outcome per sample");
-                    (id, outcome, advantage)
+                    (id, outcome, with_advantage.then_some(advantage))
                 }
-                Err((id, outcome)) => (id, outcome, scorer.has_advantage().then_some(None)),
+                Err((id, outcome)) => (id, outcome, with_advantage.then_some(None)),
             };
             tally.add(&outcome);
             serde_json::to_writer(&mut output, &Record { id: &id, outcome: &outcome, advantage })?;
@@ -176,12 +145,6 @@ where
             Sample::from_json_line(line).is_ok_and(|s| s.group.as_deref() == Some(group))
         }
         _ => false,
-    }
-}
-
-impl Scorer {
-    fn has_advantage(&self) -> bool {
-        matches!(self, Self::Policy { policy, .. } if policy.has_advantage())
     }
 }
 

@@ -36,6 +36,7 @@ pub mod builtins;
 pub mod check;
 mod eval;
 mod file;
+mod scorer;
 pub mod source;
 pub mod syntax;
 pub mod value;
@@ -48,6 +49,7 @@ use gavel_core::{Outcome, Sample};
 
 pub use advantage::{AdvantageKind, AdvantageSpec};
 pub use file::PolicyError;
+pub use scorer::Scorer;
 pub use source::{Source, SourceKinds, SourceOutput, SourceResult, SourceSpec};
 pub use value::{Type, Value};
 
