@@ -1,13 +1,15 @@
-//! gavel's sandbox policy, as data: the limits every plugin call runs under and the imports a
-//! plugin may have.
+//! gavel's sandbox policy, as data: the limits every plugin call runs under, the imports a
+//! plugin may have, and the limits of the containers a native verifier runs tests in.
 //!
 //! This crate holds no mechanism. The host runtime enforces what is written here; keeping the
 //! policy apart makes it reviewable, serialisable (a limits file, an HTTP request) and
 //! validated in one place with errors that name the field at fault.
 #![deny(missing_docs)]
 
+mod container;
 mod imports;
 mod limits;
 
+pub use container::ContainerLimits;
 pub use imports::{STD_IMPORTS, is_std_import};
 pub use limits::{LimitError, WasmLimits};

@@ -8,4 +8,5 @@ mod imports;
 mod math;
 mod policy;
 mod scheduling;
+mod swe;
 mod toolcall;

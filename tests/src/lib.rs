@@ -164,3 +164,42 @@ pub fn sorted_latencies(
 pub fn quantile(sorted: &[std::time::Duration], q: f64) -> std::time::Duration {
     sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)]
 }
+
+/// The SWE fixture (`tests/fixtures/swe/calc`): builds its image `gavel-swe-calc:1` on the
+/// local Docker engine when missing (from base images built without a registry) and returns
+/// the task reference, with the test patch filled in.
+pub fn swe_task() -> serde_json::Value {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/swe/calc");
+    let status = std::process::Command::new(dir.join("build.sh"))
+        .status()
+        .expect("run tests/fixtures/swe/calc/build.sh");
+    assert!(status.success(), "building the SWE fixture image failed");
+    serde_json::json!({
+        "image": "gavel-swe-calc:1",
+        "workdir": "/testbed",
+        "test_cmd": "python3 -m pytest -rA -p no:cacheprovider tests",
+        "test_patch": swe_patch("test"),
+        "fail_to_pass": ["tests/test_stats.py::test_median_even", "tests/test_stats.py::test_mean_empty"],
+        "pass_to_pass": ["tests/test_stats.py::test_mean", "tests/test_stats.py::test_median_odd"],
+        "log_parser": "pytest",
+        "timeout_s": 60
+    })
+}
+
+/// A patch of the SWE fixture (`tests/fixtures/swe/calc/patches/<name>.diff`).
+pub fn swe_patch(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/swe/calc/patches")
+        .join(format!("{name}.diff"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Ids of the containers on the local engine whose gavel owner label is `owner`.
+pub fn containers_owned_by(owner: &str) -> Vec<String> {
+    let out = std::process::Command::new("docker")
+        .args(["ps", "-aq", "--filter", &format!("label=gavel.owner={owner}")])
+        .output()
+        .expect("run docker ps");
+    assert!(out.status.success(), "docker ps failed");
+    String::from_utf8_lossy(&out.stdout).split_whitespace().map(str::to_owned).collect()
+}

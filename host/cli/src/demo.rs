@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::Context;
 use gavel_core::{Outcome, Sample};
 use gavel_host::{Host, HostConfig};
-use gavel_policy::{Policy, SourceKinds};
+use gavel_policy::Policy;
 
 const EXAMPLE: &str = include_str!("../../../examples/grpo-rollouts.jsonl");
 const POLICY: &str = include_str!("../../../examples/policies/r1_sum.toml");
@@ -27,7 +27,7 @@ pub fn run() -> anyhow::Result<()> {
         POLICY,
         "examples/policies/r1_sum.toml",
         Path::new("."),
-        &SourceKinds::standard(host),
+        &crate::source_kinds(host),
     )?;
     let runtime = tokio::runtime::Runtime::new()?;
     let scored = runtime.block_on(policy.score(&samples, 0.0));

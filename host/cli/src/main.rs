@@ -7,6 +7,8 @@ mod score;
 mod serve;
 
 use clap::{Parser, Subcommand};
+use gavel_host::Host;
+use gavel_policy::SourceKinds;
 
 /// Verifiable rewards for LLM reinforcement learning, computed by WebAssembly-sandboxed plugins.
 #[derive(Parser)]
@@ -18,7 +20,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Score JSON-lines samples with a plugin or a policy, one result line per input line.
+    /// Score JSON-lines samples with a plugin, a policy or a verifier, one result line per input
+    /// line.
     Score(score::Args),
     /// Serve a policy over HTTP (`/v1/score`, OpenRLHF's `/get_reward`, `/metrics`, ...).
     Serve(serve::Args),
@@ -36,6 +39,14 @@ enum Command {
     },
     /// Score the bundled example of GRPO rollouts and print a table.
     Demo,
+}
+
+/// The source kinds policies may use in this binary: the standard ones (`wasm`, `field`) and
+/// the native verifiers (`swe`).
+fn source_kinds(host: Host) -> SourceKinds {
+    let mut kinds = SourceKinds::standard(host);
+    gavel_swe::register(&mut kinds);
+    kinds
 }
 
 fn main() -> std::process::ExitCode {

@@ -4,11 +4,11 @@ use std::path::Path;
 
 use anyhow::Context;
 use gavel_host::{Host, HostConfig};
-use gavel_policy::{Policy, SourceKinds};
+use gavel_policy::Policy;
 
 pub fn check(path: &Path) -> anyhow::Result<()> {
     let host = Host::new(HostConfig::default()).context("cannot start the plugin host")?;
-    let policy = Policy::load(path, &SourceKinds::standard(host))?;
+    let policy = Policy::load(path, &crate::source_kinds(host))?;
     println!("{}: ok", path.display());
     print!("{}", policy.plan());
     Ok(())

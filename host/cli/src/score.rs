@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::Context;
 use gavel_core::{Outcome, Record, Sample, Status};
 use gavel_host::Host;
-use gavel_policy::{Policy, Scorer};
+use gavel_policy::{Policy, Scorer, SourceSpec};
 use gavel_sandbox::WasmLimits;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -18,7 +18,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 const CHUNK_LINES: usize = 4096;
 
 #[derive(clap::Args)]
-#[command(group(clap::ArgGroup::new("scorer").required(true).args(["plugin", "policy"])))]
+#[command(group(clap::ArgGroup::new("scorer").required(true).args(["plugin", "policy", "verifier"])))]
 pub struct Args {
     /// A bundled plugin's name (see `gavel plugins`) or a `.wasm` component file.
     #[arg(long)]
@@ -26,10 +26,14 @@ pub struct Args {
     /// A policy file (TOML) combining plugins and other sources; see `gavel check`.
     #[arg(long, conflicts_with_all = ["config", "limits"])]
     policy: Option<PathBuf>,
+    /// A native verifier: `swe` (the model's patch, tested in Docker; the reference is the
+    /// task). `--config` is its configuration (`{"socket": ..., "limits": {...}}`).
+    #[arg(long, value_enum, conflicts_with = "limits")]
+    verifier: Option<Verifier>,
     /// The training step, for policies that schedule their weights (`sched`).
     #[arg(long, default_value_t = 0.0, requires = "policy")]
     step: f64,
-    /// The plugin's config, as a JSON object.
+    /// The plugin's (or verifier's) config, as a JSON object.
     #[arg(long)]
     config: Option<String>,
     /// Limits overriding the defaults, as a JSON object (e.g. '{"deadline_ms": 200}').
@@ -43,17 +47,39 @@ pub struct Args {
     output: Option<PathBuf>,
 }
 
-/// The plugin or policy the arguments name, loaded and checked.
+/// The native verifiers `--verifier` can name.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Verifier {
+    /// SWE tests in Docker.
+    Swe,
+}
+
+/// The plugin, policy or verifier the arguments name, loaded and checked.
 fn scorer(args: &Args) -> anyhow::Result<Scorer> {
+    let host =
+        || Host::new(gavel_host::HostConfig::default()).context("cannot start the plugin host");
     if let Some(path) = &args.policy {
-        let host =
-            Host::new(gavel_host::HostConfig::default()).context("cannot start the plugin host")?;
-        let policy = Policy::load(path, &gavel_policy::SourceKinds::standard(host))?;
+        let policy = Policy::load(path, &crate::source_kinds(host()?))?;
         return Ok(Scorer::Policy(policy));
     }
-    let spec = args.plugin.as_deref().expect("clap requires --plugin or --policy");
     let config: serde_json::Value = serde_json::from_str(args.config.as_deref().unwrap_or("{}"))
         .context("--config is not valid JSON")?;
+    if let Some(verifier) = args.verifier {
+        let kind = match verifier {
+            Verifier::Swe => "swe",
+        };
+        let serde_json::Value::Object(map) = config else {
+            anyhow::bail!("--config must be a JSON object");
+        };
+        let table: toml::Table = serde_json::from_value(serde_json::Value::Object(map))
+            .context("--config cannot be read as a source table")?;
+        let spec = SourceSpec { name: kind, table: &table, base_dir: std::path::Path::new(".") };
+        let source = crate::source_kinds(host()?)
+            .build(kind, &spec)
+            .map_err(|e| anyhow::anyhow!("--verifier {kind}: {e}"))?;
+        return Ok(Scorer::Source(source));
+    }
+    let spec = args.plugin.as_deref().expect("clap requires --plugin, --policy or --verifier");
     let limits: WasmLimits = serde_json::from_str(args.limits.as_deref().unwrap_or("{}"))
         .context("--limits is invalid")?;
     let (host, plugin) = crate::plugins::load(spec, limits)?;

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use gavel_daemon::ServeConfig;
 use gavel_host::{Host, HostConfig};
-use gavel_policy::SourceKinds;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -44,7 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     config.max_body_bytes = args.max_body_bytes;
     config.max_batch = args.max_batch;
     let host = Host::new(HostConfig::default()).context("cannot start the plugin host")?;
-    let kinds = Arc::new(move || SourceKinds::standard(host.clone()));
+    let kinds = Arc::new(move || crate::source_kinds(host.clone()));
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(gavel_daemon::serve(config, kinds))?;
     Ok(())

@@ -52,6 +52,12 @@ pub enum ErrorKind {
     /// Another sample of the same GRPO group failed in a source whose policy says
     /// `on_error = "drop_group"`, so the whole group is left out of this step.
     GroupDropped,
+    /// A verifier's execution engine (the Docker engine) was unreachable, lacked the task's
+    /// image, or failed while running it: the verdict is unknown.
+    Engine,
+    /// The task's own setup (its setup commands, applying its test patch) failed, so its tests
+    /// could not say anything about the completion.
+    Setup,
     /// Anything else the host could not complete.
     Host,
 }
@@ -69,6 +75,8 @@ impl ErrorKind {
             Self::MalformedOutput => "malformed_output",
             Self::Capacity => "capacity",
             Self::GroupDropped => "group_dropped",
+            Self::Engine => "engine",
+            Self::Setup => "setup",
             Self::Host => "host",
         }
     }

@@ -1,14 +1,15 @@
-//! One plugin or one policy behind the same call: what the CLI (`--plugin` or `--policy`) and
-//! the Python package (`from_plugin` or `from_policy`) score with.
+//! One plugin, one policy or one source behind the same call: what the CLI (`--plugin`,
+//! `--policy` or `--verifier`) and the Python package (`from_plugin` or `from_policy`) score
+//! with.
 
 use std::sync::Arc;
 
-use gavel_core::{Outcome, Sample};
+use gavel_core::{ErrorKind, Outcome, Sample, Score};
 use gavel_host::{Host, HostError, Plugin};
 
-use crate::Policy;
+use crate::{Policy, Source};
 
-/// A plugin with its config, or a policy.
+/// A plugin with its config, a policy, or a single source (a native verifier).
 pub enum Scorer {
     /// A plugin called directly: its outcomes as they are, no advantages.
     Plugin {
@@ -21,6 +22,8 @@ pub enum Scorer {
     },
     /// A policy.
     Policy(Policy),
+    /// A source scored on its own: its value is the reward, its failures the outcomes.
+    Source(Arc<dyn Source>),
 }
 
 impl Scorer {
@@ -49,6 +52,29 @@ impl Scorer {
                 .await
                 .into_iter()
                 .map(|s| (s.outcome, s.advantage))
+                .collect(),
+            Self::Source(source) => source
+                .clone()
+                .score(samples)
+                .await
+                .into_iter()
+                .map(|result| {
+                    let outcome = match result {
+                        Ok(out) => match out.value.as_component() {
+                            Some(value) => Outcome::Scored(Score {
+                                value,
+                                components: out.components,
+                                explanation: out.explanation,
+                            }),
+                            None => Outcome::error(
+                                ErrorKind::MalformedOutput,
+                                format!("a {:?} source gives no single reward", out.value.ty()),
+                            ),
+                        },
+                        Err(outcome) => outcome,
+                    };
+                    (outcome, None)
+                })
                 .collect(),
         })
     }

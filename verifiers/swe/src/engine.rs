@@ -1,0 +1,255 @@
+//! The Docker engine as gavel uses it: one connection, labelled containers, a host-wide
+//! concurrency limit, guaranteed removal, and a reaper for what a killed process left behind.
+//!
+//! Every container carries [`LABEL`] and [`OWNER_LABEL`] (`host/pid/process start time`).
+//! Removal is guaranteed by [`ContainerGuard`]: an evaluation removes its container on every
+//! path, and if its future is dropped (cancelled, panicked) the guard's `Drop` schedules the
+//! removal. A process killed with SIGKILL runs no destructor; the next gavel process to
+//! connect reaps containers whose owner process is gone, and leaves alone those of live
+//! processes (tests and daemons running side by side).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bollard::Docker;
+use bollard::query_parameters::{ListContainersOptionsBuilder, RemoveContainerOptionsBuilder};
+use tokio::sync::Semaphore;
+
+/// The label on every container gavel creates.
+pub const LABEL: &str = "gavel.verifier";
+/// The label naming the process that owns a container: `host/pid/start time`.
+pub const OWNER_LABEL: &str = "gavel.owner";
+
+/// Per-request timeout of engine API calls (not of the tests, which have their own deadline).
+const API_TIMEOUT_S: u64 = 60;
+
+/// An engine failure, with what gavel was doing.
+#[derive(Debug, thiserror::Error)]
+#[error("{doing}: {source}")]
+pub struct EngineError {
+    /// What gavel was doing.
+    pub doing: String,
+    /// The engine's error.
+    #[source]
+    pub source: bollard::errors::Error,
+}
+
+impl EngineError {
+    pub(crate) fn new(doing: impl Into<String>, source: bollard::errors::Error) -> Self {
+        Self { doing: doing.into(), source }
+    }
+
+    /// Whether the engine answered 404 (no such image or container).
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self.source,
+            bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }
+        )
+    }
+}
+
+/// A connection to the engine, shared by every evaluation of a process.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) docker: Docker,
+    pub(crate) slots: Arc<Semaphore>,
+    pub(crate) owner: String,
+}
+
+impl Engine {
+    /// Connects to the engine at `socket` (a unix socket path, `unix://…`), or where
+    /// `DOCKER_HOST` or the platform default says when `None`. Checks that the engine answers,
+    /// negotiates the API version, then reaps leftovers of dead gavel processes.
+    pub async fn connect(socket: Option<&str>, concurrency: usize) -> Result<Self, EngineError> {
+        let docker = match socket {
+            Some(path) => {
+                Docker::connect_with_unix(path, API_TIMEOUT_S, bollard::API_DEFAULT_VERSION)
+            }
+            None => Docker::connect_with_local_defaults(),
+        }
+        .map_err(|e| EngineError::new("connecting to the Docker engine", e))?
+        .with_timeout(Duration::from_secs(API_TIMEOUT_S));
+        let docker = docker
+            .negotiate_version()
+            .await
+            .map_err(|e| EngineError::new("asking the Docker engine for its version", e))?;
+        docker.ping().await.map_err(|e| EngineError::new("pinging the Docker engine", e))?;
+        let engine = Self {
+            docker,
+            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            owner: owner_id(std::process::id())
+                .unwrap_or_else(|| format!("unknown/{}", std::process::id())),
+        };
+        let reaped = engine.reap().await?;
+        if reaped > 0 {
+            tracing::info!(reaped, "removed containers left by gavel processes that are gone");
+        }
+        Ok(engine)
+    }
+
+    /// Removes containers labelled by gavel processes of this host that no longer run.
+    /// Returns how many it removed.
+    pub async fn reap(&self) -> Result<usize, EngineError> {
+        let filters = HashMap::from([("label", vec![LABEL])]);
+        let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+        let containers = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| EngineError::new("listing gavel's containers", e))?;
+        let host = hostname();
+        let mut removed = 0;
+        for container in containers {
+            let (Some(id), Some(labels)) = (container.id, container.labels) else { continue };
+            let Some(owner) = labels.get(OWNER_LABEL) else { continue };
+            if !owner_is_gone(owner, &host) {
+                continue;
+            }
+            match remove(&self.docker, &id).await {
+                Ok(()) => removed += 1,
+                Err(e) => tracing::warn!(container = %id, "could not reap: {e}"),
+            }
+        }
+        Ok(removed)
+    }
+
+    /// This process's owner label value (`host/pid/start time`).
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// A container name no other container of any process has: `gavel-swe-<pid>-<start>-<n>`.
+    pub(crate) fn next_name(&self) -> String {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let start = self.owner.rsplit('/').next().unwrap_or("0");
+        format!("gavel-swe-{}-{start}-{n}", std::process::id())
+    }
+
+    /// The labels of a new container.
+    pub(crate) fn labels(&self) -> HashMap<String, String> {
+        HashMap::from([
+            (LABEL.to_owned(), "swe".to_owned()),
+            (OWNER_LABEL.to_owned(), self.owner.clone()),
+        ])
+    }
+}
+
+/// Force-removes a container and its anonymous volumes; a container already gone is fine.
+pub(crate) async fn remove(docker: &Docker, id: &str) -> Result<(), bollard::errors::Error> {
+    let options = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
+    match docker.remove_container(id, Some(options)).await {
+        Ok(()) => Ok(()),
+        Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+        // 409: removal already in progress (another path got there first).
+        Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes its container (by name) when dropped, on whatever path: success, error, timeout,
+/// panic or cancellation. Call [`ContainerGuard::remove`] to remove it in line.
+pub(crate) struct ContainerGuard {
+    docker: Docker,
+    id: Option<String>,
+}
+
+impl ContainerGuard {
+    pub(crate) fn new(docker: Docker, id: String) -> Self {
+        Self { docker, id: Some(id) }
+    }
+
+    pub(crate) fn id(&self) -> &str {
+        self.id.as_deref().unwrap_or_default()
+    }
+
+    /// Removes the container now.
+    pub(crate) async fn remove(mut self) {
+        if let Some(id) = self.id.take()
+            && let Err(e) = remove(&self.docker, &id).await
+        {
+            tracing::warn!(container = %id, "could not remove: {e}; the next start reaps it");
+        }
+    }
+}
+
+impl Drop for ContainerGuard {
+    fn drop(&mut self) {
+        let Some(id) = self.id.take() else { return };
+        let docker = self.docker.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                handle.spawn(async move {
+                    if let Err(e) = remove(&docker, &id).await {
+                        tracing::warn!(container = %id, "could not remove: {e}; the next start reaps it");
+                    }
+                });
+            }
+            Err(_) => {
+                tracing::warn!(container = %id, "no runtime to remove it; the next start reaps it")
+            }
+        }
+    }
+}
+
+/// This machine's host name (the reaper only judges containers its own host's processes made).
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "unknown".to_owned())
+}
+
+/// `host/pid/start time` of a process: the start time (clock ticks since boot, field 22 of
+/// `/proc/<pid>/stat`) tells a reused pid from the original.
+fn owner_id(pid: u32) -> Option<String> {
+    Some(format!("{}/{pid}/{}", hostname(), start_time(pid)?))
+}
+
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: split after its last ')'.
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.split(' ').nth(19)?.parse().ok()
+}
+
+/// Whether the owner of a container (a label) is a process of `host` that no longer runs.
+fn owner_is_gone(owner: &str, host: &str) -> bool {
+    let mut parts = owner.rsplitn(3, '/');
+    let (Some(start), Some(pid), Some(owner_host)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    if owner_host != host {
+        return false;
+    }
+    let (Ok(pid), Ok(start)) = (pid.parse::<u32>(), start.parse::<u64>()) else { return false };
+    start_time(pid) != Some(start)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_live_owner_is_not_gone_and_a_dead_one_is() {
+        let me = owner_id(std::process::id()).unwrap();
+        let host = hostname();
+        assert!(!owner_is_gone(&me, &host));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let owner = owner_id(pid);
+        child.wait().unwrap();
+        if let Some(owner) = owner {
+            assert!(owner_is_gone(&owner, &host), "{owner}");
+        }
+        // Reused pid: same pid, other start time.
+        let reused = format!("{host}/{}/1", std::process::id());
+        assert!(owner_is_gone(&reused, &host));
+        assert!(
+            !owner_is_gone(&format!("elsewhere/{}/1", std::process::id()), &host),
+            "other hosts' containers are theirs"
+        );
+        assert!(!owner_is_gone("garbage", &host));
+    }
+}
