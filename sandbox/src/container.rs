@@ -40,6 +40,10 @@ pub struct ContainerLimits {
     pub user: Option<String>,
     /// Evaluations running at once on this host, across all callers. Default 4.
     pub concurrency: usize,
+    /// Idle containers kept started per image, so an evaluation does not wait for one to
+    /// start (most of an evaluation's overhead); each still serves one evaluation only.
+    /// 0 starts every container on demand. Default 4.
+    pub prestart: usize,
 }
 
 impl Default for ContainerLimits {
@@ -54,6 +58,7 @@ impl Default for ContainerLimits {
             read_only_root: true,
             user: None,
             concurrency: 4,
+            prestart: 4,
         }
     }
 }

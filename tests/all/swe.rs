@@ -24,16 +24,30 @@ fn component(outcome: &Outcome, name: &str) -> f64 {
     score.components.iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("no {name}")).1
 }
 
-async fn assert_no_leftovers(verifier: &SweVerifier) {
-    let engine = verifier.engine().await.unwrap();
-    // Removal on a dropped future is scheduled, not awaited: give it a moment.
-    for _ in 0..50 {
-        if containers_owned_by(engine.owner()).is_empty() {
+/// Drops the verifier (its idle, prestarted containers go with it), then checks that no
+/// container of this process is left.
+async fn assert_no_leftovers(verifier: SweVerifier) {
+    let owner = verifier.engine().await.unwrap().owner().to_owned();
+    drop(verifier);
+    // A replacement being started in the background finishes, then goes with the pool.
+    for _ in 0..100 {
+        if containers_owned_by(&owner).is_empty() {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("containers left behind: {:?}", containers_owned_by(engine.owner()));
+    let ps = std::process::Command::new("docker")
+        .args([
+            "ps",
+            "-a",
+            "--filter",
+            &format!("label=gavel.owner={owner}"),
+            "--format",
+            "{{.Names}} {{.Status}}",
+        ])
+        .output()
+        .unwrap();
+    panic!("containers left behind: {}", String::from_utf8_lossy(&ps.stdout));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -83,7 +97,7 @@ async fn patches_are_graded_the_swe_bench_way() {
         assert_eq!(component(outcome, "applied"), 1.0, "{id}");
         assert_eq!(component(outcome, "f2p_passed"), 0.0, "{id}");
     }
-    assert_no_leftovers(&verifier).await;
+    assert_no_leftovers(verifier).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -96,7 +110,7 @@ async fn a_hanging_test_times_out_within_the_deadline() {
     let elapsed = started.elapsed();
     assert_eq!(outcome.status(), Status::Timeout, "{outcome:?}");
     assert!(elapsed < Duration::from_secs(5 + 10), "took {elapsed:?}");
-    assert_no_leftovers(&verifier).await;
+    assert_no_leftovers(verifier).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -122,7 +136,7 @@ async fn a_fork_bomb_and_a_memory_hog_are_contained() {
             sample.id
         );
     }
-    assert_no_leftovers(&verifier).await;
+    assert_no_leftovers(verifier).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -141,7 +155,7 @@ async fn the_network_is_off() {
     // And a patch that needs the network fails its tests rather than reaching it.
     let outcome = verifier.evaluate(&sample("net", &swe_patch("network"), &swe_task())).await;
     assert_eq!(outcome.reward(), Some(0.0), "{outcome:?}");
-    assert_no_leftovers(&verifier).await;
+    assert_no_leftovers(verifier).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -171,7 +185,7 @@ async fn engine_failures_are_errors_never_a_zero() {
     bad["log_parser"] = json!("jest");
     let outcome = verifier.evaluate(&sample("x", &swe_patch("gold"), &bad)).await;
     assert_eq!(outcome.status(), Status::Invalid, "{outcome:?}");
-    assert_no_leftovers(&verifier).await;
+    assert_no_leftovers(verifier).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -193,5 +207,48 @@ async fn a_cancelled_evaluation_removes_its_container() {
     }
     job.abort();
     assert!(job.await.unwrap_err().is_cancelled());
-    assert_no_leftovers(&verifier).await;
+    assert_no_leftovers(verifier).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_policy_shapes_the_test_verdict_with_patch_similarity() {
+    let (host, _cache) = gavel_tests::host();
+    let mut kinds = gavel_policy::SourceKinds::standard(host);
+    gavel_swe::register(&mut kinds);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/policies/swe_shaped.toml");
+    let policy = gavel_policy::Policy::load(&path, &kinds).unwrap_or_else(|e| panic!("{e}"));
+    let mut task = swe_task();
+    task["gold_patch"] = json!(swe_patch("gold"));
+    let mut samples = vec![
+        sample("gold", &swe_patch("gold"), &task),
+        sample("partial", &swe_patch("partial"), &task),
+    ];
+    samples.iter_mut().for_each(|s| s.group = Some("g".into()));
+    let scored = policy.score(&samples, 0.0).await;
+    assert_eq!(scored[0].outcome.reward(), Some(1.0), "{:?}", scored[0].outcome);
+    let partial = scored[1].outcome.reward().unwrap();
+    assert!(partial > 0.0 && partial < 0.2, "similarity credit only: {partial}");
+    assert!(scored[0].advantage.unwrap() > 0.0 && scored[1].advantage.unwrap() < 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_busybox_image_without_git_patches_with_patch() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../verifiers/swe/images");
+    let status = std::process::Command::new(dir.join("build.sh")).arg("busybox").status().unwrap();
+    assert!(status.success());
+    let task = json!({
+        "image": "gavel-busybox:1", "workdir": "/srv", "log_parser": "go",
+        "test_cmd": "if [ \"$(cat answer.txt)\" = 42 ]; then echo '--- PASS: TestAnswer (0.00s)'; else echo '--- FAIL: TestAnswer (0.00s)'; exit 1; fi",
+        "fail_to_pass": ["TestAnswer"], "timeout_s": 30
+    });
+    let right = "--- /dev/null\n+++ b/answer.txt\n@@ -0,0 +1 @@\n+42\n";
+    let wrong = "--- /dev/null\n+++ b/answer.txt\n@@ -0,0 +1 @@\n+41\n";
+    let verifier = verifier(ContainerLimits::default());
+    let outcomes =
+        verifier.score(&[sample("right", right, &task), sample("wrong", wrong, &task)]).await;
+    assert_eq!(outcomes[0].reward(), Some(1.0), "{:?}", outcomes[0]);
+    assert_eq!(outcomes[1].reward(), Some(0.0), "{:?}", outcomes[1]);
+    assert_eq!(component(&outcomes[1], "applied"), 1.0);
+    assert_no_leftovers(verifier).await;
 }

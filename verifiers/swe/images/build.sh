@@ -22,11 +22,27 @@ done
 
 have_image() { [ "$force" = 0 ] && docker image inspect "$1" >/dev/null 2>&1; }
 
-need() { # need <command> <debian package>
-    command -v "$1" >/dev/null && return
+install() { # install <debian package>; refreshes the package lists once if they are stale
     local sudo=""
     [ "$(id -u)" = 0 ] || sudo="sudo"
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >/dev/null
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$1" >/dev/null 2>&1 || {
+        $sudo apt-get update -q >/dev/null
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$1" >/dev/null
+    }
+}
+
+need() { # need <command> <debian package>
+    command -v "$1" >/dev/null || install "$2"
+}
+
+# A statically linked busybox (Debian's busybox-static; the plain busybox package is dynamic).
+static_busybox() {
+    local bb
+    for bb in /bin/busybox /usr/bin/busybox; do
+        if [ -x "$bb" ] && ! ldd "$bb" >/dev/null 2>&1; then echo "$bb"; return; fi
+    done
+    install busybox-static
+    echo /bin/busybox
 }
 
 work=$(mktemp -d)
@@ -35,10 +51,8 @@ trap 'rm -rf "$work"' EXIT
 build_busybox() {
     local tag=gavel-busybox:1
     if have_image "$tag"; then echo "$tag: present"; return; fi
-    need busybox busybox-static
     local bb root="$work/busybox"
-    bb=$(command -v busybox)
-    file -L "$bb" 2>/dev/null | grep -q 'statically linked' || bb=/bin/busybox
+    bb=$(static_busybox)
     mkdir -p "$root"/{bin,etc,tmp,srv,testbed}
     chmod 1777 "$root/tmp"
     cp "$bb" "$root/bin/busybox"

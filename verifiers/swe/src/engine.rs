@@ -106,7 +106,7 @@ impl Engine {
             if !owner_is_gone(owner, &host) {
                 continue;
             }
-            match remove(&self.docker, &id).await {
+            match remove(&self.docker, &id, false).await {
                 Ok(()) => removed += 1,
                 Err(e) => tracing::warn!(container = %id, "could not reap: {e}"),
             }
@@ -136,16 +136,35 @@ impl Engine {
     }
 }
 
-/// Force-removes a container and its anonymous volumes; a container already gone is fine.
-pub(crate) async fn remove(docker: &Docker, id: &str) -> Result<(), bollard::errors::Error> {
+/// Force-removes a container and its anonymous volumes. The engine refuses (409) while the
+/// container is being created or started, so a refusal is retried for a few seconds. With
+/// `may_be_creating`, a container not found yet is waited for as well: a create request
+/// cancelled in flight may still complete on the engine after the cancellation.
+pub(crate) async fn remove(
+    docker: &Docker,
+    id: &str,
+    may_be_creating: bool,
+) -> Result<(), bollard::errors::Error> {
+    use bollard::errors::Error::DockerResponseServerError;
     let options = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
-    match docker.remove_container(id, Some(options)).await {
-        Ok(()) => Ok(()),
-        Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
-        // 409: removal already in progress (another path got there first).
-        Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => Ok(()),
-        Err(e) => Err(e),
+    for attempt in 1.. {
+        match docker.remove_container(id, Some(options.clone())).await {
+            Ok(()) => return Ok(()),
+            Err(DockerResponseServerError { status_code: 404, .. })
+                if !may_be_creating || attempt > 10 =>
+            {
+                return Ok(());
+            }
+            Err(DockerResponseServerError { status_code: 409, ref message })
+                if message.contains("already in progress") =>
+            {
+                return Ok(());
+            }
+            Err(e) if attempt > 20 => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100 * attempt.min(5))).await,
+        }
     }
+    unreachable!("the loop returns")
 }
 
 /// Removes its container (by name) when dropped, on whatever path: success, error, timeout,
@@ -153,11 +172,18 @@ pub(crate) async fn remove(docker: &Docker, id: &str) -> Result<(), bollard::err
 pub(crate) struct ContainerGuard {
     docker: Docker,
     id: Option<String>,
+    created: bool,
 }
 
 impl ContainerGuard {
+    /// A guard for a container about to be created under the name `id`.
     pub(crate) fn new(docker: Docker, id: String) -> Self {
-        Self { docker, id: Some(id) }
+        Self { docker, id: Some(id), created: false }
+    }
+
+    /// Records that the engine confirmed the creation.
+    pub(crate) fn created(&mut self) {
+        self.created = true;
     }
 
     pub(crate) fn id(&self) -> &str {
@@ -167,7 +193,7 @@ impl ContainerGuard {
     /// Removes the container now.
     pub(crate) async fn remove(mut self) {
         if let Some(id) = self.id.take()
-            && let Err(e) = remove(&self.docker, &id).await
+            && let Err(e) = remove(&self.docker, &id, !self.created).await
         {
             tracing::warn!(container = %id, "could not remove: {e}; the next start reaps it");
         }
@@ -175,21 +201,25 @@ impl ContainerGuard {
 }
 
 impl Drop for ContainerGuard {
+    /// Removes the container before returning, on a thread of its own with its own runtime:
+    /// this runs on cancellation, on panic and while a runtime shuts down, where a spawned
+    /// task might never run. It blocks the dropping thread for the engine calls; the normal
+    /// path removes with [`ContainerGuard::remove`] instead.
     fn drop(&mut self) {
         let Some(id) = self.id.take() else { return };
-        let docker = self.docker.clone();
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => {
-                handle.spawn(async move {
-                    if let Err(e) = remove(&docker, &id).await {
-                        tracing::warn!(container = %id, "could not remove: {e}; the next start reaps it");
-                    }
-                });
+        let (docker, may_be_creating) = (self.docker.clone(), !self.created);
+        let removal = std::thread::spawn(move || {
+            let removed = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime
+                    .block_on(remove(&docker, &id, may_be_creating))
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            if let Err(e) = removed {
+                tracing::warn!(container = %id, "could not remove: {e}; the next start reaps it");
             }
-            Err(_) => {
-                tracing::warn!(container = %id, "no runtime to remove it; the next start reaps it")
-            }
-        }
+        });
+        let _ = removal.join();
     }
 }
 

@@ -3,9 +3,10 @@
 //!
 //! ```text
 //! sample ─> Task (the reference) + patch::extract (the completion)
-//!        ─> run: create (ContainerLimits) → upload script + patches → attach → start
+//!        ─> run: a started container (pool: created under ContainerLimits ahead of need)
+//!               → upload script + patches → exec the script
 //!               → stream output: markers + logs (per-test statuses), deadline, output cap
-//!               → wait → remove (always; the reaper catches what a killed process left)
+//!               → remove (always; the reaper catches what a killed process left)
 //!        ─> grade (SWE-bench rules) ─> Outcome: resolved 0/1 with applied, f2p_passed,
 //!           p2p_kept (and similarity); or timeout / error(engine | setup | output_limit)
 //! ```
@@ -18,6 +19,7 @@ pub mod engine;
 pub mod grade;
 pub mod logs;
 pub mod patch;
+mod pool;
 pub mod run;
 pub mod script;
 pub mod similarity;

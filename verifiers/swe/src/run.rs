@@ -1,21 +1,21 @@
-//! One evaluation in one container: create (with every limit) → put the patch and script in
-//! → attach → start → read the output as it streams, under the deadline and the output cap →
-//! wait → remove. Removal happens on every path (see [`ContainerGuard`]).
+//! One evaluation in one container: take a started container (see [`crate::pool`]) → put the
+//! patch and script in → exec the script → read its output as it streams, under the deadline
+//! and the output cap → remove the container. Removal happens on every path (see
+//! [`crate::engine::ContainerGuard`]).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bollard::models::{ContainerCreateBody, HostConfig, HostConfigLogConfig};
-use bollard::query_parameters::{
-    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, KillContainerOptionsBuilder,
-    UploadToContainerOptionsBuilder, WaitContainerOptionsBuilder,
-};
+use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+use bollard::query_parameters::{KillContainerOptionsBuilder, UploadToContainerOptionsBuilder};
 use futures_util::StreamExt;
 use gavel_sandbox::ContainerLimits;
 
-use crate::engine::{ContainerGuard, Engine, EngineError};
+use crate::engine::{Engine, EngineError};
 use crate::grade::RunMarkers;
 use crate::logs::TestReport;
+use crate::pool::Pool;
 use crate::script;
 use crate::task::Task;
 
@@ -57,37 +57,14 @@ pub enum RunError {
     OutputCap(u64),
 }
 
-/// Runs `task` on `patch` in a fresh container.
-pub async fn run(
-    engine: &Engine,
-    limits: &ContainerLimits,
-    task: &Task,
-    patch: &str,
-) -> Result<RunOutput, RunError> {
+/// Runs `task` on `patch` in a fresh container (started ahead by the pool when it could be).
+pub(crate) async fn run(pool: &Arc<Pool>, task: &Task, patch: &str) -> Result<RunOutput, RunError> {
+    let engine = &pool.engine;
     let _slot = engine.slots.acquire().await.expect("the slot semaphore is never closed");
     let started = Instant::now();
-    let docker = &engine.docker;
-    let body = create_body(engine, limits, task);
-    // The guard exists before the container does: it removes by a name chosen here, so a
-    // cancellation while the engine is still creating it leaves nothing behind either.
-    let guard = ContainerGuard::new(docker.clone(), engine.next_name());
-    let create = CreateContainerOptionsBuilder::default().name(guard.id()).build();
-    docker.create_container(Some(create), body).await.map_err(|e| {
-        let err = EngineError::new(format!("creating a container from image {:?}", task.image), e);
-        if err.is_not_found() {
-            EngineError {
-                doing: format!(
-                    "image {:?} is not on the engine (gavel never pulls images; build or import it first)",
-                    task.image
-                ),
-                source: err.source,
-            }
-        } else {
-            err
-        }
-    })?;
-    let result = run_in(engine, limits, task, patch, guard.id()).await;
-    guard.remove().await;
+    let container = pool.take(task).await?;
+    let result = run_in(engine, &pool.limits, task, patch, container.id()).await;
+    container.remove().await;
     let mut output = result?;
     output.elapsed = started.elapsed();
     Ok(output)
@@ -107,23 +84,35 @@ async fn run_in(
         .upload_to_container(id, Some(upload), bollard::body_full(files.into()))
         .await
         .map_err(|e| EngineError::new("copying the patch into the container", e))?;
-    let attach =
-        AttachContainerOptionsBuilder::default().stream(true).stdout(true).stderr(true).build();
-    let mut stream = docker
-        .attach_container(id, Some(attach))
+    let exec = docker
+        .create_exec(
+            id,
+            CreateExecOptions {
+                cmd: Some(vec!["/bin/sh", script::SCRIPT]),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                ..Default::default()
+            },
+        )
         .await
-        .map_err(|e| EngineError::new("attaching to the container", e))?
-        .output;
-    docker
-        .start_container(id, None)
+        .map_err(|e| EngineError::new("creating the evaluation in the container", e))?;
+    let start = StartExecOptions { detach: false, tty: false, output_capacity: None };
+    let StartExecResults::Attached { output: mut stream, .. } = docker
+        .start_exec(&exec.id, Some(start))
         .await
-        .map_err(|e| EngineError::new("starting the container", e))?;
+        .map_err(|e| EngineError::new("starting the evaluation", e))?
+    else {
+        unreachable!("started attached");
+    };
 
+    // The stream may stay open after the script ends while a background child holds its
+    // output (bollard #251): the deadline bounds it, and killing the container ends it.
     let deadline = limits.deadline(task.timeout_s);
     let mut reader = OutputReader::new(task, limits.output_bytes);
     let drained = tokio::time::timeout(deadline, async {
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| EngineError::new("reading the container's output", e))?;
+            let chunk =
+                chunk.map_err(|e| EngineError::new("reading the evaluation's output", e))?;
             if !reader.push(&chunk.into_bytes()) {
                 return Err(RunError::OutputCap(limits.output_bytes));
             }
@@ -144,20 +133,23 @@ async fn run_in(
     }
     reader.finish();
 
-    let wait = WaitContainerOptionsBuilder::default().condition("not-running").build();
-    let exit_code = match docker.wait_container(id, Some(wait)).next().await {
-        Some(Ok(response)) => Some(response.status_code),
-        // A non-zero exit is reported as an error carrying the code.
-        Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Some(code),
-        Some(Err(e)) => return Err(EngineError::new("waiting for the container", e).into()),
-        None => None,
-    };
-    let state = docker
-        .inspect_container(id, None)
+    let exit_code = docker
+        .inspect_exec(&exec.id)
         .await
-        .map_err(|e| EngineError::new("inspecting the container", e))?
-        .state;
-    let oom_killed = state.and_then(|s| s.oom_killed).unwrap_or(false);
+        .map_err(|e| EngineError::new("inspecting the evaluation", e))?
+        .exit_code;
+    // The memory cap's verdict matters only for explaining a run that went wrong.
+    let oom_killed = if reader.markers.test_exit_code == Some(0) {
+        false
+    } else {
+        docker
+            .inspect_container(id, None)
+            .await
+            .map_err(|e| EngineError::new("inspecting the container", e))?
+            .state
+            .and_then(|s| s.oom_killed)
+            .unwrap_or(false)
+    };
     Ok(RunOutput {
         markers: reader.markers,
         report: reader.report,
@@ -172,50 +164,6 @@ async fn kill(engine: &Engine, id: &str) {
     let options = KillContainerOptionsBuilder::default().signal("SIGKILL").build();
     if let Err(e) = engine.docker.kill_container(id, Some(options)).await {
         tracing::debug!(container = %id, "kill: {e}");
-    }
-}
-
-fn create_body(engine: &Engine, limits: &ContainerLimits, task: &Task) -> ContainerCreateBody {
-    // With a read-only root the workdir must be a volume (the engine copies the image's
-    // workdir into it); with a writable root the container's own layer is cheaper.
-    let mut volumes = vec![script::DIR.to_owned()];
-    if limits.read_only_root {
-        volumes.push(task.workdir.clone());
-    }
-    let memory = limits.memory_bytes();
-    ContainerCreateBody {
-        image: Some(task.image.clone()),
-        cmd: Some(vec!["/bin/sh".into(), script::SCRIPT.into()]),
-        entrypoint: Some(vec![]),
-        working_dir: Some(task.workdir.clone()),
-        user: limits.user.clone(),
-        env: Some(vec!["HOME=/tmp".into(), "TMPDIR=/tmp".into()]),
-        labels: Some(engine.labels()),
-        network_disabled: Some(true),
-        attach_stdout: Some(true),
-        attach_stderr: Some(true),
-        tty: Some(false),
-        volumes: Some(volumes),
-        host_config: Some(HostConfig {
-            memory: Some(memory),
-            memory_swap: Some(memory),
-            nano_cpus: Some(limits.nano_cpus()),
-            pids_limit: Some(limits.pids),
-            network_mode: Some("none".into()),
-            readonly_rootfs: Some(limits.read_only_root),
-            cap_drop: Some(vec!["ALL".into()]),
-            security_opt: Some(vec!["no-new-privileges".into()]),
-            tmpfs: Some(HashMap::from([(
-                "/tmp".to_owned(),
-                format!("rw,nosuid,nodev,size={}m,mode=1777", limits.tmp_mib),
-            )])),
-            init: Some(true),
-            auto_remove: Some(false),
-            // Output is read from the attach stream; the engine keeps no log file to grow.
-            log_config: Some(HostConfigLogConfig { typ: Some("none".into()), config: None }),
-            ..Default::default()
-        }),
-        ..Default::default()
     }
 }
 

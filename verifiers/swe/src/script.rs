@@ -1,7 +1,8 @@
 //! The evaluation script run inside the container, and the markers it prints.
 //!
 //! It applies the model's patch the way the SWE-bench harness does (`git apply`, then
-//! `git apply --3way`, then `patch --fuzz=5`, resetting the tree between tries), runs the
+//! `git apply --3way`, then `patch --fuzz=5`, resetting the tree between tries; in an image
+//! without git, such as busybox, whose `patch` has no fuzz, plain `patch -N`), runs the
 //! task's setup, restores the files the test patch touches to the base commit (so a patch
 //! cannot delete or rewrite the deciding tests), applies the test patch, and runs the tests
 //! between markers. Everything is printed on stdout, in order.
@@ -52,6 +53,7 @@ pub fn script(task: &Task) -> String {
         "if has_git && git apply --verbose {m} >/dev/null 2>&1; then echo '{APPLIED}git apply'\n\
          elif reset_tree; has_git && git apply --verbose --3way {m} >/dev/null 2>&1; then echo '{APPLIED}git apply --3way'\n\
          elif reset_tree; patch --batch --forward --fuzz=5 -p1 -i {m} >/dev/null 2>&1; then echo '{APPLIED}patch --fuzz=5'\n\
+         elif reset_tree; ! has_git && patch -N -p1 -i {m} >/dev/null 2>&1; then echo '{APPLIED}patch'\n\
          else reset_tree; echo '{APPLY_FAILED}'; exit 0; fi\n",
         m = MODEL_PATCH
     ));
@@ -70,7 +72,7 @@ pub fn script(task: &Task) -> String {
             ));
         }
         s.push_str(&format!(
-            "if has_git; then git apply {t} >/dev/null 2>&1; else patch --batch --forward -p1 -i {t} >/dev/null 2>&1; fi \
+            "if has_git; then git apply {t} >/dev/null 2>&1; else patch -N -p1 -i {t} >/dev/null 2>&1; fi \
              || {{ echo '{SETUP_FAILED}the test patch did not apply'; exit 0; }}\n",
             t = TEST_PATCH
         ));

@@ -12,6 +12,7 @@ use tokio::sync::Mutex;
 use crate::engine::Engine;
 use crate::grade::{Grade, grade};
 use crate::patch;
+use crate::pool::Pool;
 use crate::run::{RunError, RunOutput, run};
 use crate::similarity::patch_similarity;
 use crate::task::Task;
@@ -34,27 +35,33 @@ pub struct SweConfig {
 #[derive(Clone)]
 pub struct SweVerifier {
     config: Arc<SweConfig>,
-    engine: Arc<Mutex<Option<Engine>>>,
+    pool: Arc<Mutex<Option<Arc<Pool>>>>,
 }
 
 impl SweVerifier {
     /// A verifier with `config`; the error names the limit at fault.
     pub fn new(config: SweConfig) -> Result<Self, String> {
         config.limits.validate().map_err(|e| e.to_string())?;
-        Ok(Self { config: Arc::new(config), engine: Arc::new(Mutex::new(None)) })
+        Ok(Self { config: Arc::new(config), pool: Arc::new(Mutex::new(None)) })
     }
 
     /// The engine, connecting (and reaping leftovers) on first use.
     pub async fn engine(&self) -> Result<Engine, String> {
-        let mut engine = self.engine.lock().await;
-        if let Some(engine) = engine.as_ref() {
-            return Ok(engine.clone());
+        Ok(self.pool().await?.engine.clone())
+    }
+
+    /// The container pool, connecting to the engine (and reaping leftovers) on first use.
+    async fn pool(&self) -> Result<Arc<Pool>, String> {
+        let mut pool = self.pool.lock().await;
+        if let Some(pool) = pool.as_ref() {
+            return Ok(pool.clone());
         }
-        let connected =
-            Engine::connect(self.config.socket.as_deref(), self.config.limits.concurrency)
-                .await
-                .map_err(|e| e.to_string())?;
-        *engine = Some(connected.clone());
+        let limits = &self.config.limits;
+        let engine = Engine::connect(self.config.socket.as_deref(), limits.concurrency)
+            .await
+            .map_err(|e| e.to_string())?;
+        let connected = Arc::new(Pool::new(engine, limits.clone()));
+        *pool = Some(connected.clone());
         Ok(connected)
     }
 
@@ -78,11 +85,11 @@ impl SweVerifier {
         let Some(patch) = patch::extract(&sample.completion) else {
             return scored(&task, None, Grade::not_applied("no diff found in the completion"));
         };
-        let engine = match self.engine().await {
-            Ok(engine) => engine,
+        let pool = match self.pool().await {
+            Ok(pool) => pool,
             Err(e) => return Outcome::error(ErrorKind::Engine, e),
         };
-        match run(&engine, &self.config.limits, &task, &patch).await {
+        match run(&pool, &task, &patch).await {
             Ok(output) => judge(&task, &patch, output),
             Err(RunError::Engine(e)) => Outcome::error(ErrorKind::Engine, e.to_string()),
             Err(e @ RunError::Deadline(_)) => {
