@@ -15,7 +15,6 @@ use bollard::query_parameters::CreateContainerOptionsBuilder;
 use gavel_sandbox::ContainerLimits;
 
 use crate::engine::{ContainerGuard, Engine, EngineError};
-use crate::script;
 use crate::task::Task;
 
 /// An idle container older than this is removed rather than used.
@@ -130,10 +129,7 @@ impl Pool {
 fn create_body(engine: &Engine, limits: &ContainerLimits, task: &Task) -> ContainerCreateBody {
     // With a read-only root the workdir must be a volume (the engine copies the image's
     // workdir into it); with a writable root the container's own layer is cheaper.
-    let mut volumes = vec![script::DIR.to_owned()];
-    if limits.read_only_root {
-        volumes.push(task.workdir.clone());
-    }
+    let volumes = if limits.read_only_root { vec![task.workdir.clone()] } else { vec![] };
     let memory = limits.memory_bytes();
     ContainerCreateBody {
         image: Some(task.image.clone()),

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
-use bollard::query_parameters::{KillContainerOptionsBuilder, UploadToContainerOptionsBuilder};
+use bollard::query_parameters::KillContainerOptionsBuilder;
 use futures_util::StreamExt;
 use gavel_sandbox::ContainerLimits;
+use tokio::io::AsyncWriteExt;
 
 use crate::engine::{Engine, EngineError};
 use crate::grade::RunMarkers;
@@ -60,11 +61,18 @@ pub enum RunError {
 /// Runs `task` on `patch` in a fresh container (started ahead by the pool when it could be).
 pub(crate) async fn run(pool: &Arc<Pool>, task: &Task, patch: &str) -> Result<RunOutput, RunError> {
     let engine = &pool.engine;
-    let _slot = engine.slots.acquire().await.expect("the slot semaphore is never closed");
+    let slot =
+        engine.slots.clone().acquire_owned().await.expect("the slot semaphore is never closed");
     let started = Instant::now();
     let container = pool.take(task).await?;
     let result = run_in(engine, &pool.limits, task, patch, container.id()).await;
-    container.remove().await;
+    // The verdict does not wait for the removal; the slot does, so no more containers exist
+    // at once than `concurrency` allows. A removal task cancelled by a runtime shutting down
+    // drops the guard, which removes the container itself.
+    tokio::spawn(async move {
+        container.remove().await;
+        drop(slot);
+    });
     let mut output = result?;
     output.elapsed = started.elapsed();
     Ok(output)
@@ -78,17 +86,16 @@ async fn run_in(
     id: &str,
 ) -> Result<RunOutput, RunError> {
     let docker = &engine.docker;
-    let files = archive(task, patch);
-    let upload = UploadToContainerOptionsBuilder::default().path(script::DIR).build();
-    docker
-        .upload_to_container(id, Some(upload), bollard::body_full(files.into()))
-        .await
-        .map_err(|e| EngineError::new("copying the patch into the container", e))?;
+    // One exec runs the script (an argument, so no test can rewrite it) and hands it the
+    // patches as a tar on its stdin: cheaper than an archive upload, which the engine serves
+    // by mounting the container's filesystem.
+    let script = script::script(task);
     let exec = docker
         .create_exec(
             id,
             CreateExecOptions {
-                cmd: Some(vec!["/bin/sh", script::SCRIPT]),
+                cmd: Some(vec!["/bin/sh", "-c", script.as_str()]),
+                attach_stdin: Some(true),
                 attach_stdout: Some(true),
                 attach_stderr: Some(true),
                 ..Default::default()
@@ -97,13 +104,28 @@ async fn run_in(
         .await
         .map_err(|e| EngineError::new("creating the evaluation in the container", e))?;
     let start = StartExecOptions { detach: false, tty: false, output_capacity: None };
-    let StartExecResults::Attached { output: mut stream, .. } = docker
+    let StartExecResults::Attached { output: mut stream, mut input } = docker
         .start_exec(&exec.id, Some(start))
         .await
         .map_err(|e| EngineError::new("starting the evaluation", e))?
     else {
         unreachable!("started attached");
     };
+    let files = archive(task, patch);
+    let sent = async {
+        input.write_all(&files).await?;
+        input.shutdown().await
+    };
+    tokio::time::timeout(Duration::from_secs(30), sent)
+        .await
+        .map_err(|_| std::io::Error::other("timed out"))
+        .and_then(|r| r)
+        .map_err(|e| {
+            EngineError::new(
+                "sending the patch into the container",
+                bollard::errors::Error::from(e),
+            )
+        })?;
 
     // The stream may stay open after the script ends while a background child holds its
     // output (bollard #251): the deadline bounds it, and killing the container ends it.
@@ -167,7 +189,7 @@ async fn kill(engine: &Engine, id: &str) {
     }
 }
 
-/// A tar of the script, the model's patch and the test patch, readable by any user.
+/// A tar of the model's patch and the test patch.
 fn archive(task: &Task, patch: &str) -> Vec<u8> {
     let mut tar = tar::Builder::new(Vec::new());
     let mut add = |name: &str, data: &[u8]| {
@@ -179,7 +201,6 @@ fn archive(task: &Task, patch: &str) -> Vec<u8> {
         tar.append_data(&mut header, name, data).expect("writing a tar to memory cannot fail");
     };
     let name = |path: &str| path.trim_start_matches(script::DIR).trim_start_matches('/').to_owned();
-    add(&name(script::SCRIPT), script::script(task).as_bytes());
     add(&name(script::MODEL_PATCH), patch.as_bytes());
     add(&name(script::TEST_PATCH), task.test_patch.as_deref().unwrap_or("").as_bytes());
     tar.into_inner().expect("writing a tar to memory cannot fail")

@@ -10,14 +10,13 @@
 use crate::patch;
 use crate::task::Task;
 
-/// Where the verifier puts its files in the container (a per-container volume).
-pub const DIR: &str = "/gavel";
+/// Where the script unpacks the patches (a tar on its stdin), on the container's `/tmp` tmpfs.
+/// The script itself is an argument of the shell, never a file a test could rewrite.
+pub const DIR: &str = "/tmp/gavel";
 /// The model's patch.
-pub const MODEL_PATCH: &str = "/gavel/model.patch";
+pub const MODEL_PATCH: &str = "/tmp/gavel/model.patch";
 /// The test patch.
-pub const TEST_PATCH: &str = "/gavel/test.patch";
-/// The script.
-pub const SCRIPT: &str = "/gavel/eval.sh";
+pub const TEST_PATCH: &str = "/tmp/gavel/test.patch";
 
 /// Marker prefix; every marker line starts with it.
 pub const MARK: &str = ">>>>> gavel ";
@@ -40,14 +39,18 @@ pub fn quote(s: &str) -> String {
 /// The script for `task`.
 pub fn script(task: &Task) -> String {
     let mut s = String::new();
-    s.push_str("#!/bin/sh\n# gavel SWE evaluation\nexec 2>&1\n");
+    s.push_str("# gavel SWE evaluation\nexec 2>&1\n");
+    s.push_str(&format!(
+        "mkdir -p {DIR} && tar -x -f - -C {DIR} || {{ echo '{SETUP_FAILED}cannot unpack the patches into {DIR}'; exit 0; }}\n"
+    ));
     s.push_str("export PYTHONDONTWRITEBYTECODE=1 GIT_PAGER=cat PAGER=cat\n");
     s.push_str(&format!(
         "cd {} || {{ echo {}; exit 0; }}\n",
         quote(&task.workdir),
         quote(&format!("{SETUP_FAILED}no workdir {}", task.workdir))
     ));
-    s.push_str("has_git() { command -v git >/dev/null 2>&1 && git rev-parse --git-dir >/dev/null 2>&1; }\n");
+    s.push_str("if command -v git >/dev/null 2>&1 && git rev-parse --git-dir >/dev/null 2>&1; then GIT=1; else GIT=; fi\n");
+    s.push_str("has_git() { [ -n \"$GIT\" ]; }\n");
     s.push_str("reset_tree() { has_git && { git checkout -q -- . ; git clean -fdq; }; }\n");
     s.push_str(&format!(
         "if has_git && git apply --verbose {m} >/dev/null 2>&1; then echo '{APPLIED}git apply'\n\
@@ -102,7 +105,7 @@ mod tests {
         .unwrap();
         let s = script(&task);
         let restore = s.find(r"git checkout -q HEAD -- 'tests/test_it'\''s.py'").unwrap();
-        let apply_tests = s.find("git apply /gavel/test.patch").unwrap();
+        let apply_tests = s.find("git apply /tmp/gavel/test.patch").unwrap();
         let setup = s.find("( pip install -e .").unwrap();
         let start = s.find(TESTS_START).unwrap();
         assert!(s.find(MODEL_PATCH).unwrap() < setup);
