@@ -172,6 +172,7 @@ pub(crate) async fn remove(
 pub(crate) struct ContainerGuard {
     docker: Docker,
     id: Option<String>,
+    /// The engine answered the create request.
     created: bool,
 }
 
@@ -181,8 +182,9 @@ impl ContainerGuard {
         Self { docker, id: Some(id), created: false }
     }
 
-    /// Records that the engine confirmed the creation.
-    pub(crate) fn created(&mut self) {
+    /// Records that the engine answered the create request: from here on, a container not
+    /// found is one that does not exist.
+    pub(crate) fn answered(&mut self) {
         self.created = true;
     }
 

@@ -100,29 +100,29 @@ impl Pool {
         // cancellation while the engine is still creating it leaves nothing behind either.
         let mut guard = ContainerGuard::new(docker.clone(), self.engine.next_name());
         let options = CreateContainerOptionsBuilder::default().name(guard.id()).build();
-        docker.create_container(Some(options), create_body(&self.engine, &self.limits, task)).await.map_err(
-            |e| {
-                let err = EngineError::new(format!("creating a container from image {:?}", task.image), e);
-                if err.is_not_found() {
-                    EngineError {
-                        doing: format!(
-                            "image {:?} is not on the engine (gavel never pulls images; build or import it first)",
-                            task.image
-                        ),
-                        source: err.source,
-                    }
-                } else {
-                    err
-                }
-            },
-        )?;
-        guard.created();
+        let body = create_body(&self.engine, &self.limits, task);
+        let created = docker.create_container(Some(options), body).await;
+        // The engine answered: the container exists, or never will.
+        guard.answered();
+        created.map_err(|e| create_error(task, e))?;
         docker
             .start_container(guard.id(), None)
             .await
             .map_err(|e| EngineError::new("starting the container", e))?;
         Ok(guard)
     }
+}
+
+fn create_error(task: &Task, e: bollard::errors::Error) -> EngineError {
+    let err = EngineError::new(format!("creating a container from image {:?}", task.image), e);
+    if !err.is_not_found() {
+        return err;
+    }
+    let doing = format!(
+        "image {:?} is not on the engine (gavel never pulls images; build or import it first)",
+        task.image
+    );
+    EngineError { doing, source: err.source }
 }
 
 /// The container: idle (a shell waiting) until an evaluation execs its script in it.
