@@ -5,6 +5,7 @@
 #                      and patch, made by mmdebstrap from this machine's own apt sources
 #   build.sh all       both
 # Each image is built once: an image already present is left as it is (pass --force to rebuild).
+# Safe to run from parallel tests: builds take turns.
 # Installs busybox-static and mmdebstrap with apt-get when they are missing.
 set -euo pipefail
 
@@ -44,6 +45,11 @@ static_busybox() {
     install busybox-static
     echo /bin/busybox
 }
+
+# One build at a time on this machine (parallel tests call this script; apt-get and docker
+# import must not race).
+exec 8>"${TMPDIR:-/tmp}/gavel-swe-base-images.lock"
+flock 8
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
