@@ -1,0 +1,320 @@
+//! The f32 CPU forward pass of a Qwen2 or Llama decoder, with HF transformers' conventions
+//! (RMSNorm in f32, RoPE on rotated halves, grouped-query attention with a causal mask,
+//! SwiGLU MLP), and the PRM readouts evaluated only at step positions.
+
+use crate::PrmError;
+use crate::config::{ModelConfig, Readout};
+use crate::weights::{Tensor, Weights};
+
+struct Layer {
+    input_norm: Vec<f32>,
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    o: Linear,
+    post_norm: Vec<f32>,
+    gate: Linear,
+    up: Linear,
+    down: Linear,
+}
+
+/// `y = x·Wᵀ (+ b)` with `W` row-major `[out, in]`, as `nn.Linear` stores it.
+struct Linear {
+    weight: Vec<f32>,
+    bias: Option<Vec<f32>>,
+    out: usize,
+    inp: usize,
+}
+
+impl Linear {
+    fn load(
+        w: &mut Weights,
+        name: &str,
+        out: usize,
+        inp: usize,
+        bias: bool,
+    ) -> Result<Self, PrmError> {
+        let weight = w.take(&format!("{name}.weight"), &[out, inp])?.data;
+        let bias = if bias { Some(w.take(&format!("{name}.bias"), &[out])?.data) } else { None };
+        Ok(Self { weight, bias, out, inp })
+    }
+
+    /// `x` is `[rows, inp]`; returns `[rows, out]`.
+    fn forward(&self, x: &[f32], rows: usize) -> Vec<f32> {
+        let mut y = vec![0.0f32; rows * self.out];
+        if let Some(bias) = &self.bias {
+            for row in y.chunks_exact_mut(self.out) {
+                row.copy_from_slice(bias);
+            }
+        }
+        let beta = if self.bias.is_some() { 1.0 } else { 0.0 };
+        // SAFETY: the slices hold exactly rows×inp, out×inp and rows×out values, and the
+        // strides below describe those row-major layouts (Wᵀ read through W's strides).
+        unsafe {
+            matrixmultiply::sgemm(
+                rows,
+                self.inp,
+                self.out,
+                1.0,
+                x.as_ptr(),
+                self.inp as isize,
+                1,
+                self.weight.as_ptr(),
+                1,
+                self.inp as isize,
+                beta,
+                y.as_mut_ptr(),
+                self.out as isize,
+                1,
+            );
+        }
+        y
+    }
+}
+
+/// A loaded PRM.
+pub struct Model {
+    config: ModelConfig,
+    readout: Readout,
+    embed: Vec<f32>,
+    layers: Vec<Layer>,
+    norm: Vec<f32>,
+    head: Head,
+}
+
+enum Head {
+    TwoClass {
+        hidden: Linear,
+        out: Linear,
+    },
+    Value(Linear),
+    /// The two rows of the LM head (or tied embedding) for the good and bad tokens.
+    LmTokens {
+        good: Vec<f32>,
+        bad: Vec<f32>,
+    },
+}
+
+impl Model {
+    /// Builds the model from its config and weights; a missing or misshapen tensor is named.
+    pub fn new(config: ModelConfig, readout: Readout, mut w: Weights) -> Result<Self, PrmError> {
+        let (h, i) = (config.hidden_size, config.intermediate_size);
+        let (qd, kvd) = (config.num_heads * config.head_dim, config.num_kv_heads * config.head_dim);
+        let bias = config.qkv_bias;
+        let embed = w.take("model.embed_tokens.weight", &[config.vocab_size, h])?.data;
+        let mut layers = Vec::with_capacity(config.num_layers);
+        for l in 0..config.num_layers {
+            let p = format!("model.layers.{l}");
+            layers.push(Layer {
+                input_norm: w.take(&format!("{p}.input_layernorm.weight"), &[h])?.data,
+                q: Linear::load(&mut w, &format!("{p}.self_attn.q_proj"), qd, h, bias)?,
+                k: Linear::load(&mut w, &format!("{p}.self_attn.k_proj"), kvd, h, bias)?,
+                v: Linear::load(&mut w, &format!("{p}.self_attn.v_proj"), kvd, h, bias)?,
+                o: Linear::load(&mut w, &format!("{p}.self_attn.o_proj"), h, qd, false)?,
+                post_norm: w.take(&format!("{p}.post_attention_layernorm.weight"), &[h])?.data,
+                gate: Linear::load(&mut w, &format!("{p}.mlp.gate_proj"), i, h, false)?,
+                up: Linear::load(&mut w, &format!("{p}.mlp.up_proj"), i, h, false)?,
+                down: Linear::load(&mut w, &format!("{p}.mlp.down_proj"), h, i, false)?,
+            });
+        }
+        let norm = w.take("model.norm.weight", &[h])?.data;
+        let head = match readout {
+            Readout::TwoClass => Head::TwoClass {
+                hidden: Linear::load(&mut w, "score.0", h, h, true)?,
+                out: Linear::load(&mut w, "score.2", 2, h, true)?,
+            },
+            Readout::ValueHead => Head::Value(Linear::load(&mut w, "v_head.summary", 1, h, true)?),
+            Readout::LmTokens { good, bad } => {
+                let matrix: Tensor = if config.tie_word_embeddings || !w.has("lm_head.weight") {
+                    Tensor { shape: vec![config.vocab_size, h], data: embed.clone() }
+                } else {
+                    w.take("lm_head.weight", &[config.vocab_size, h])?
+                };
+                let row = |id: u32| -> Result<Vec<f32>, PrmError> {
+                    let id = id as usize;
+                    if id >= config.vocab_size {
+                        return Err(PrmError::Config(format!(
+                            "readout token id {id} is outside the vocabulary"
+                        )));
+                    }
+                    Ok(matrix.data[id * h..(id + 1) * h].to_vec())
+                };
+                Head::LmTokens { good: row(good)?, bad: row(bad)? }
+            }
+        };
+        Ok(Self { config, readout, embed, layers, norm, head })
+    }
+
+    /// The config.
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// The readout.
+    pub fn readout(&self) -> Readout {
+        self.readout
+    }
+
+    /// P(step good) at each position whose token is `step_token`, in order.
+    pub fn step_scores(&self, ids: &[u32], step_token: u32) -> Result<Vec<f64>, PrmError> {
+        let positions: Vec<usize> =
+            ids.iter().enumerate().filter(|(_, t)| **t == step_token).map(|(i, _)| i).collect();
+        if positions.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Tokens after the last step cannot change earlier positions (causal attention).
+        let ids = &ids[..positions[positions.len() - 1] + 1];
+        let hidden = self.forward(ids)?;
+        let h = self.config.hidden_size;
+        let rows: Vec<f32> =
+            positions.iter().flat_map(|&p| hidden[p * h..(p + 1) * h].iter().copied()).collect();
+        Ok(self.read(&rows, positions.len()))
+    }
+
+    fn read(&self, rows: &[f32], n: usize) -> Vec<f64> {
+        let h = self.config.hidden_size;
+        match &self.head {
+            Head::TwoClass { hidden, out } => {
+                let mut z = hidden.forward(rows, n);
+                z.iter_mut().for_each(|x| *x = x.max(0.0));
+                let logits = out.forward(&z, n);
+                logits.chunks_exact(2).map(|l| sigmoid(f64::from(l[1]) - f64::from(l[0]))).collect()
+            }
+            Head::Value(v) => v.forward(rows, n).iter().map(|x| sigmoid(f64::from(*x))).collect(),
+            Head::LmTokens { good, bad } => rows
+                .chunks_exact(h)
+                .map(|x| sigmoid(f64::from(dot(x, good)) - f64::from(dot(x, bad))))
+                .collect(),
+        }
+    }
+
+    /// The last hidden states (after the final norm), `[T, hidden]`.
+    pub fn forward(&self, ids: &[u32]) -> Result<Vec<f32>, PrmError> {
+        let c = &self.config;
+        let (h, t) = (c.hidden_size, ids.len());
+        if t > c.max_positions {
+            return Err(PrmError::Input(format!(
+                "{t} tokens, more than the model's {} positions",
+                c.max_positions
+            )));
+        }
+        let mut x = Vec::with_capacity(t * h);
+        for &id in ids {
+            let id = id as usize;
+            if id >= c.vocab_size {
+                return Err(PrmError::Input(format!(
+                    "token id {id} is outside the vocabulary ({})",
+                    c.vocab_size
+                )));
+            }
+            x.extend_from_slice(&self.embed[id * h..(id + 1) * h]);
+        }
+        let (cos, sin) = rope_table(t, c.head_dim, c.rope_theta);
+        for layer in &self.layers {
+            let n = rms_norm(&x, &layer.input_norm, c.rms_norm_eps);
+            let mut q = layer.q.forward(&n, t);
+            let mut k = layer.k.forward(&n, t);
+            let v = layer.v.forward(&n, t);
+            rope(&mut q, c.num_heads, c.head_dim, &cos, &sin);
+            rope(&mut k, c.num_kv_heads, c.head_dim, &cos, &sin);
+            let attn = attention(&q, &k, &v, t, c);
+            add(&mut x, &layer.o.forward(&attn, t));
+            let n = rms_norm(&x, &layer.post_norm, c.rms_norm_eps);
+            let gate = layer.gate.forward(&n, t);
+            let mut up = layer.up.forward(&n, t);
+            up.iter_mut().zip(&gate).for_each(|(u, g)| *u *= g / (1.0 + (-g).exp()));
+            add(&mut x, &layer.down.forward(&up, t));
+        }
+        Ok(rms_norm(&x, &self.norm, c.rms_norm_eps))
+    }
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn add(x: &mut [f32], y: &[f32]) {
+    x.iter_mut().zip(y).for_each(|(a, b)| *a += b);
+}
+
+/// `w ⊙ x / sqrt(mean(x²) + eps)` per row, the variance in f32 as transformers computes it.
+fn rms_norm(x: &[f32], w: &[f32], eps: f64) -> Vec<f32> {
+    let h = w.len();
+    let mut out = Vec::with_capacity(x.len());
+    for row in x.chunks_exact(h) {
+        let var = row.iter().map(|v| v * v).sum::<f32>() / h as f32;
+        let inv = 1.0 / (var + eps as f32).sqrt();
+        out.extend(row.iter().zip(w).map(|(v, w)| w * (v * inv)));
+    }
+    out
+}
+
+/// cos and sin of `pos · θ^(−2i/d)` for each position and `i < d/2`, in f32 as transformers
+/// computes them (inverse frequencies in f32, then the product in f32).
+fn rope_table(t: usize, d: usize, theta: f64) -> (Vec<f32>, Vec<f32>) {
+    let half = d / 2;
+    let inv: Vec<f32> =
+        (0..half).map(|i| 1.0 / (theta as f32).powf((2 * i) as f32 / d as f32)).collect();
+    let mut cos = Vec::with_capacity(t * half);
+    let mut sin = Vec::with_capacity(t * half);
+    for pos in 0..t {
+        for f in &inv {
+            let angle = pos as f32 * f;
+            cos.push(angle.cos());
+            sin.push(angle.sin());
+        }
+    }
+    (cos, sin)
+}
+
+/// Rotates halves: `(a, b) → (a cos − b sin, b cos + a sin)` for `a = x[i]`, `b = x[i + d/2]`.
+fn rope(x: &mut [f32], heads: usize, d: usize, cos: &[f32], sin: &[f32]) {
+    let half = d / 2;
+    for (pos, row) in x.chunks_exact_mut(heads * d).enumerate() {
+        let (c, s) = (&cos[pos * half..(pos + 1) * half], &sin[pos * half..(pos + 1) * half]);
+        for head in row.chunks_exact_mut(d) {
+            for i in 0..half {
+                let (a, b) = (head[i], head[i + half]);
+                head[i] = a * c[i] - b * s[i];
+                head[i + half] = b * c[i] + a * s[i];
+            }
+        }
+    }
+}
+
+/// Causal grouped-query attention: query head `h` reads key/value head `h / (nh / nkv)`.
+fn attention(q: &[f32], k: &[f32], v: &[f32], t: usize, c: &ModelConfig) -> Vec<f32> {
+    let (d, nh, nkv) = (c.head_dim, c.num_heads, c.num_kv_heads);
+    let group = nh / nkv;
+    let scale = 1.0 / (d as f32).sqrt();
+    let mut out = vec![0.0f32; t * nh * d];
+    let mut scores = vec![0.0f32; t];
+    for head in 0..nh {
+        let kv = head / group;
+        for i in 0..t {
+            let qi = &q[(i * nh + head) * d..(i * nh + head + 1) * d];
+            let mut max = f32::NEG_INFINITY;
+            for (j, score) in scores.iter_mut().enumerate().take(i + 1) {
+                let kj = &k[(j * nkv + kv) * d..(j * nkv + kv + 1) * d];
+                *score = dot(qi, kj) * scale;
+                max = max.max(*score);
+            }
+            let mut sum = 0.0f32;
+            for score in scores.iter_mut().take(i + 1) {
+                *score = (*score - max).exp();
+                sum += *score;
+            }
+            let o = &mut out[(i * nh + head) * d..(i * nh + head + 1) * d];
+            for (j, score) in scores.iter().enumerate().take(i + 1) {
+                let p = score / sum;
+                let vj = &v[(j * nkv + kv) * d..(j * nkv + kv + 1) * d];
+                o.iter_mut().zip(vj).for_each(|(o, v)| *o += p * v);
+            }
+        }
+    }
+    out
+}
