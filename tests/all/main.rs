@@ -7,6 +7,7 @@ mod contract;
 mod imports;
 mod math;
 mod policy;
+mod prm;
 mod scheduling;
 mod swe;
 mod toolcall;

@@ -3,6 +3,7 @@
 mod demo;
 mod plugins;
 mod policy;
+mod prm;
 mod score;
 mod serve;
 
@@ -39,13 +40,17 @@ enum Command {
     },
     /// Score the bundled example of GRPO rollouts and print a table.
     Demo,
+    /// Process reward models: score each reasoning step.
+    #[command(subcommand)]
+    Prm(prm::Command),
 }
 
 /// The source kinds policies may use in this binary: the standard ones (`wasm`, `field`) and
-/// the native verifiers (`swe`).
+/// the native verifiers (`swe`, `prm`).
 fn source_kinds(host: Host) -> SourceKinds {
     let mut kinds = SourceKinds::standard(host);
     gavel_swe::register(&mut kinds);
+    gavel_prm::register(&mut kinds);
     kinds
 }
 
@@ -65,6 +70,7 @@ fn main() -> std::process::ExitCode {
         Command::Plugins => plugins::list(),
         Command::Inspect { plugin } => plugins::inspect(&plugin),
         Command::Demo => demo::run(),
+        Command::Prm(command) => prm::run(command),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -199,3 +199,31 @@ fn score_with_a_policy_adds_the_advantage() {
     let out = gavel(&["score", "--policy", example, "--plugin", "math", "--input", "-"], "");
     assert!(!out.status.success(), "--policy and --plugin together are refused");
 }
+
+#[test]
+fn prm_score_reads_ids_and_text_and_reports_bad_lines() {
+    let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../verifiers/prm/fixtures/qwen2_prm");
+    let golden: Value =
+        serde_json::from_str(&std::fs::read_to_string(model.join("golden.json")).unwrap()).unwrap();
+    let case = &golden["cases"][0];
+    let input = format!(
+        "{}\n{}\n{}\n",
+        json!({"id": "ids", "input_ids": case["input_ids"], "step_token_id": golden["step_token_id"]}),
+        json!({"id": "text", "prompt": "What is 2 + 3?", "steps": ["2 + 3 = 5", "The answer is 5."]}),
+        json!({"id": "bad", "steps": ["x"], "input_ids": [1]}),
+    );
+    let out = gavel(&["prm", "score", "--model", model.to_str().unwrap(), "--input", "-"], &input);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines = lines(&out);
+    let want: Vec<f64> =
+        case["step_scores"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let got: Vec<f64> =
+        lines[0]["step_scores"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert_eq!(got.len(), want.len());
+    assert!(got.iter().zip(&want).all(|(g, w)| (g - w).abs() < 1e-4), "{got:?} vs {want:?}");
+    assert_eq!(lines[0]["min"], got.iter().copied().fold(f64::INFINITY, f64::min));
+    assert_eq!(lines[1]["id"], "text");
+    assert_eq!(lines[1]["step_scores"].as_array().unwrap().len(), 2);
+    assert!(lines[2]["error"].as_str().unwrap().contains("either"), "{}", lines[2]);
+}

@@ -13,13 +13,16 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod demo;
 pub mod model;
+mod source;
 pub mod weights;
 
 use std::path::Path;
 
 pub use config::{Family, ModelConfig, Readout};
 pub use model::Model;
+pub use source::register;
 
 /// Why a PRM could not be loaded or run.
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +137,12 @@ impl Prm {
     /// Scores a prompt and its steps, rendered the way Qwen2.5-Math-PRM was trained: ChatML with
     /// the system prompt it expects, the steps joined by `<extra_0>` and one after the last.
     pub fn score_text(&self, prompt: &str, steps: &[String]) -> Result<StepScores, PrmError> {
+        let (ids, step) = self.encode(prompt, steps)?;
+        self.score_ids(&ids, step)
+    }
+
+    /// The ids [`Prm::score_text`] scores, and the step token's id.
+    pub fn encode(&self, prompt: &str, steps: &[String]) -> Result<(Vec<u32>, u32), PrmError> {
         let (Some(tokenizer), Some(step)) = (&self.tokenizer, self.step_token) else {
             return Err(PrmError::Tokenizer(format!(
                 "text input needs a tokenizer.json with the step token {QWEN_STEP_TOKEN}; give input_ids and step_token_id instead"
@@ -155,7 +164,7 @@ impl Prm {
                 steps.len()
             )));
         }
-        self.score_ids(ids, step)
+        Ok((ids.to_vec(), step))
     }
 }
 

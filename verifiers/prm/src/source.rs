@@ -1,0 +1,107 @@
+//! The `prm` source kind: a policy's step scores from a PRM checkpoint.
+//!
+//! ```toml
+//! [sources.steps]
+//! kind = "prm"
+//! model = "models/tiny-prm"      # relative to the policy file
+//! separator = "\n\n"             # how the completion splits into steps (Qwen2.5-Math-PRM's)
+//! ```
+
+use std::path::Path;
+use std::sync::Arc;
+
+use gavel_core::{ErrorKind, Outcome, Sample};
+use gavel_policy::source::BoxFuture;
+use gavel_policy::{Source, SourceKinds, SourceOutput, SourceResult, SourceSpec, Type, Value};
+
+use crate::Prm;
+
+/// Registers `kind = "prm"`: its value is the step scores (type `steps`), with components
+/// `min`, `last`, `prod` and `mean`.
+pub fn register(kinds: &mut SourceKinds) {
+    kinds.register("prm", Box::new(PrmSource::build));
+}
+
+struct PrmSource {
+    prm: Arc<Prm>,
+    separator: String,
+    label: String,
+}
+
+impl PrmSource {
+    fn build(spec: &SourceSpec) -> Result<Arc<dyn Source>, String> {
+        if let Some(key) = spec.table.keys().find(|k| !["model", "separator"].contains(&k.as_str()))
+        {
+            return Err(format!("unknown key `{key}` (expected one of: model, separator)"));
+        }
+        let model = match spec.table.get("model") {
+            Some(toml::Value::String(m)) => spec.base_dir.join(m),
+            Some(other) => {
+                return Err(format!("`model` must be a string, got {}", other.type_str()));
+            }
+            None => return Err("a prm source needs `model` (a checkpoint directory)".into()),
+        };
+        let separator = match spec.table.get("separator") {
+            None => "\n\n".to_owned(),
+            Some(toml::Value::String(s)) if !s.is_empty() => s.clone(),
+            Some(_) => return Err("`separator` must be a non-empty string".into()),
+        };
+        let prm = Prm::load(&model).map_err(|e| format!("{}: {e}", model.display()))?;
+        let label = format!("prm {}", display_name(&model));
+        Ok(Arc::new(Self { prm: Arc::new(prm), separator, label }))
+    }
+
+    fn score_one(&self, sample: &Sample) -> SourceResult {
+        let steps: Vec<String> = sample
+            .completion
+            .split(self.separator.as_str())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if steps.is_empty() {
+            return Err(Outcome::NotApplicable {
+                reason: Some("the completion has no steps".into()),
+            });
+        }
+        let scores = self.prm.score_text(&sample.prompt, &steps).map_err(|e| match e {
+            crate::PrmError::Input(why) => Outcome::invalid(why),
+            other => Outcome::error(ErrorKind::Host, other.to_string()),
+        })?;
+        let components = [
+            ("min", scores.min),
+            ("last", scores.last),
+            ("prod", scores.prod),
+            ("mean", scores.mean),
+        ]
+        .into_iter()
+        .filter_map(|(n, v)| Some((n.to_owned(), v?)))
+        .collect();
+        Ok(SourceOutput { value: Value::Steps(scores.step_scores), components, explanation: None })
+    }
+}
+
+fn display_name(path: &Path) -> String {
+    path.file_name()
+        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+impl Source for PrmSource {
+    fn output(&self) -> Type {
+        Type::Steps
+    }
+
+    fn describe(&self) -> String {
+        format!("{} (CPU, f32), steps split on {:?}", self.label, self.separator)
+    }
+
+    fn score(self: Arc<Self>, samples: Vec<Sample>) -> BoxFuture<Vec<SourceResult>> {
+        Box::pin(async move {
+            let n = samples.len();
+            // The forward pass is CPU work: off the async threads.
+            tokio::task::spawn_blocking(move || samples.iter().map(|s| self.score_one(s)).collect())
+                .await
+                .unwrap_or_else(|e| vec![Err(Outcome::error(ErrorKind::Panic, e.to_string())); n])
+        })
+    }
+}
