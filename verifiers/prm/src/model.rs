@@ -3,18 +3,19 @@
 //! SwiGLU MLP), and the PRM readouts evaluated only at step positions.
 
 use crate::PrmError;
+use rayon::prelude::*;
+
 use crate::config::{ModelConfig, Readout};
 use crate::weights::{Tensor, Weights};
 
+/// One decoder layer. q/k/v are one GEMM (rows `[q | k | v]`) and so are gate/up (rows
+/// `[gate | up]`): fewer, larger GEMMs pack the activations once instead of three times.
 struct Layer {
     input_norm: Vec<f32>,
-    q: Linear,
-    k: Linear,
-    v: Linear,
+    qkv: Linear,
     o: Linear,
     post_norm: Vec<f32>,
-    gate: Linear,
-    up: Linear,
+    gate_up: Linear,
     down: Linear,
 }
 
@@ -39,7 +40,21 @@ impl Linear {
         Ok(Self { weight, bias, out, inp })
     }
 
-    /// `x` is `[rows, inp]`; returns `[rows, out]`.
+    /// The linears' outputs side by side: one `[Σ out, inp]` weight.
+    fn concat(parts: Vec<Linear>) -> Self {
+        let inp = parts[0].inp;
+        let out = parts.iter().map(|p| p.out).sum();
+        let bias = parts
+            .iter()
+            .all(|p| p.bias.is_some())
+            .then(|| parts.iter().flat_map(|p| p.bias.clone().unwrap_or_default()).collect());
+        let weight = parts.into_iter().flat_map(|p| p.weight).collect();
+        Self { weight, bias, out, inp }
+    }
+
+    /// `x` is `[rows, inp]`; returns `[rows, out]`. The rows are split across the thread
+    /// pool, each block one single-threaded GEMM (at a PRM's sizes that beats threading
+    /// inside one GEMM, which mostly waits on its threads).
     fn forward(&self, x: &[f32], rows: usize) -> Vec<f32> {
         let mut y = vec![0.0f32; rows * self.out];
         if let Some(bias) = &self.bias {
@@ -47,9 +62,19 @@ impl Linear {
                 row.copy_from_slice(bias);
             }
         }
+        let block = row_block(rows);
+        y.par_chunks_mut(block * self.out).zip(x.par_chunks(block * self.inp)).for_each(
+            |(y, x)| {
+                self.gemm(x, x.len() / self.inp, y);
+            },
+        );
+        y
+    }
+
+    fn gemm(&self, x: &[f32], rows: usize, y: &mut [f32]) {
         let beta = if self.bias.is_some() { 1.0 } else { 0.0 };
-        // SAFETY: the slices hold exactly rows×inp, out×inp and rows×out values, and the
-        // strides below describe those row-major layouts (Wᵀ read through W's strides).
+        // SAFETY: x holds rows×inp values, the weight out×inp, y rows×out, and the strides
+        // below describe those row-major layouts (Wᵀ read through W's strides).
         unsafe {
             matrixmultiply::sgemm(
                 rows,
@@ -68,7 +93,6 @@ impl Linear {
                 1,
             );
         }
-        y
     }
 }
 
@@ -105,15 +129,20 @@ impl Model {
         let mut layers = Vec::with_capacity(config.num_layers);
         for l in 0..config.num_layers {
             let p = format!("model.layers.{l}");
+            let a = format!("{p}.self_attn");
             layers.push(Layer {
                 input_norm: w.take(&format!("{p}.input_layernorm.weight"), &[h])?.data,
-                q: Linear::load(&mut w, &format!("{p}.self_attn.q_proj"), qd, h, bias)?,
-                k: Linear::load(&mut w, &format!("{p}.self_attn.k_proj"), kvd, h, bias)?,
-                v: Linear::load(&mut w, &format!("{p}.self_attn.v_proj"), kvd, h, bias)?,
-                o: Linear::load(&mut w, &format!("{p}.self_attn.o_proj"), h, qd, false)?,
+                qkv: Linear::concat(vec![
+                    Linear::load(&mut w, &format!("{a}.q_proj"), qd, h, bias)?,
+                    Linear::load(&mut w, &format!("{a}.k_proj"), kvd, h, bias)?,
+                    Linear::load(&mut w, &format!("{a}.v_proj"), kvd, h, bias)?,
+                ]),
+                o: Linear::load(&mut w, &format!("{a}.o_proj"), h, qd, false)?,
                 post_norm: w.take(&format!("{p}.post_attention_layernorm.weight"), &[h])?.data,
-                gate: Linear::load(&mut w, &format!("{p}.mlp.gate_proj"), i, h, false)?,
-                up: Linear::load(&mut w, &format!("{p}.mlp.up_proj"), i, h, false)?,
+                gate_up: Linear::concat(vec![
+                    Linear::load(&mut w, &format!("{p}.mlp.gate_proj"), i, h, false)?,
+                    Linear::load(&mut w, &format!("{p}.mlp.up_proj"), i, h, false)?,
+                ]),
                 down: Linear::load(&mut w, &format!("{p}.mlp.down_proj"), h, i, false)?,
             });
         }
@@ -210,23 +239,33 @@ impl Model {
             x.extend_from_slice(&self.embed[id * h..(id + 1) * h]);
         }
         let (cos, sin) = rope_table(t, c.head_dim, c.rope_theta);
+        let (qd, kvd, i) =
+            (c.num_heads * c.head_dim, c.num_kv_heads * c.head_dim, c.intermediate_size);
+        let mut act = vec![0.0f32; t * i];
         for layer in &self.layers {
             let n = rms_norm(&x, &layer.input_norm, c.rms_norm_eps);
-            let mut q = layer.q.forward(&n, t);
-            let mut k = layer.k.forward(&n, t);
-            let v = layer.v.forward(&n, t);
-            rope(&mut q, c.num_heads, c.head_dim, &cos, &sin);
-            rope(&mut k, c.num_kv_heads, c.head_dim, &cos, &sin);
-            let attn = attention(&q, &k, &v, t, c);
+            // Rows of [q | k | v]; RoPE rotates the q and k heads in place.
+            let mut qkv = layer.qkv.forward(&n, t);
+            rope(&mut qkv, qd + 2 * kvd, c.num_heads + c.num_kv_heads, c.head_dim, &cos, &sin);
+            let attn = attention(&qkv, t, c);
             add(&mut x, &layer.o.forward(&attn, t));
             let n = rms_norm(&x, &layer.post_norm, c.rms_norm_eps);
-            let gate = layer.gate.forward(&n, t);
-            let mut up = layer.up.forward(&n, t);
-            up.iter_mut().zip(&gate).for_each(|(u, g)| *u *= g / (1.0 + (-g).exp()));
-            add(&mut x, &layer.down.forward(&up, t));
+            let gate_up = layer.gate_up.forward(&n, t);
+            for (row, out) in gate_up.chunks_exact(2 * i).zip(act.chunks_exact_mut(i)) {
+                let (gate, up) = row.split_at(i);
+                for ((o, g), u) in out.iter_mut().zip(gate).zip(up) {
+                    *o = g / (1.0 + (-g).exp()) * u;
+                }
+            }
+            add(&mut x, &layer.down.forward(&act, t));
         }
         Ok(rms_norm(&x, &self.norm, c.rms_norm_eps))
     }
+}
+
+/// Rows per parallel block: the rows split evenly over the pool, at least 16 to a block.
+fn row_block(rows: usize) -> usize {
+    rows.div_ceil(rayon::current_num_threads()).max(16)
 }
 
 fn sigmoid(x: f64) -> f64 {
@@ -271,12 +310,13 @@ fn rope_table(t: usize, d: usize, theta: f64) -> (Vec<f32>, Vec<f32>) {
     (cos, sin)
 }
 
-/// Rotates halves: `(a, b) → (a cos − b sin, b cos + a sin)` for `a = x[i]`, `b = x[i + d/2]`.
-fn rope(x: &mut [f32], heads: usize, d: usize, cos: &[f32], sin: &[f32]) {
+/// Rotates halves: `(a, b) → (a cos − b sin, b cos + a sin)` for `a = x[i]`, `b = x[i + d/2]`,
+/// in the first `heads` heads of each row of `stride` values (the q and k heads of a qkv row).
+fn rope(x: &mut [f32], stride: usize, heads: usize, d: usize, cos: &[f32], sin: &[f32]) {
     let half = d / 2;
-    for (pos, row) in x.chunks_exact_mut(heads * d).enumerate() {
+    for (pos, row) in x.chunks_exact_mut(stride).enumerate() {
         let (c, s) = (&cos[pos * half..(pos + 1) * half], &sin[pos * half..(pos + 1) * half]);
-        for head in row.chunks_exact_mut(d) {
+        for head in row[..heads * d].chunks_exact_mut(d) {
             for i in 0..half {
                 let (a, b) = (head[i], head[i + half]);
                 head[i] = a * c[i] - b * s[i];
@@ -287,34 +327,81 @@ fn rope(x: &mut [f32], heads: usize, d: usize, cos: &[f32], sin: &[f32]) {
 }
 
 /// Causal grouped-query attention: query head `h` reads key/value head `h / (nh / nkv)`.
-fn attention(q: &[f32], k: &[f32], v: &[f32], t: usize, c: &ModelConfig) -> Vec<f32> {
+/// Blocks of query rows run in parallel; per head, scores and the weighted sum are two GEMMs
+/// read through strides (no transposes), the softmax in f32 over each row's causal prefix.
+fn attention(qkv: &[f32], t: usize, c: &ModelConfig) -> Vec<f32> {
+    let (d, nh) = (c.head_dim, c.num_heads);
+    let mut out = vec![0.0f32; t * nh * d];
+    let block = row_block(t);
+    out.par_chunks_mut(block * nh * d).enumerate().for_each(|(b, out)| {
+        attention_rows(qkv, b * block, out.len() / (nh * d), c, out);
+    });
+    out
+}
+
+/// Attention output for the query rows `first..first + rows` (which see keys `..first + rows`).
+fn attention_rows(qkv: &[f32], first: usize, rows: usize, c: &ModelConfig, out: &mut [f32]) {
     let (d, nh, nkv) = (c.head_dim, c.num_heads, c.num_kv_heads);
     let group = nh / nkv;
+    let stride = (nh + 2 * nkv) * d;
+    let keys = first + rows;
     let scale = 1.0 / (d as f32).sqrt();
-    let mut out = vec![0.0f32; t * nh * d];
-    let mut scores = vec![0.0f32; t];
+    let q = qkv[first * stride..].as_ptr();
+    let (k, v) = (qkv[nh * d..].as_ptr(), qkv[(nh + nkv) * d..].as_ptr());
+    let mut scores = vec![0.0f32; rows * keys];
     for head in 0..nh {
         let kv = head / group;
-        for i in 0..t {
-            let qi = &q[(i * nh + head) * d..(i * nh + head + 1) * d];
-            let mut max = f32::NEG_INFINITY;
-            for (j, score) in scores.iter_mut().enumerate().take(i + 1) {
-                let kj = &k[(j * nkv + kv) * d..(j * nkv + kv + 1) * d];
-                *score = dot(qi, kj) * scale;
-                max = max.max(*score);
-            }
+        // SAFETY: every pointer, offset and stride below stays inside its buffer: qkv is
+        // [t, (nh + 2·nkv)·d] with q, k, v at column offsets 0, nh·d, (nh + nkv)·d and
+        // first + rows ≤ t; scores is [rows, keys]; out is [rows, nh·d]; head < nh, kv < nkv.
+        unsafe {
+            matrixmultiply::sgemm(
+                rows,
+                d,
+                keys,
+                scale,
+                q.add(head * d),
+                stride as isize,
+                1,
+                k.add(kv * d),
+                1,
+                stride as isize,
+                0.0,
+                scores.as_mut_ptr(),
+                keys as isize,
+                1,
+            );
+        }
+        for (r, row) in scores.chunks_exact_mut(keys).enumerate() {
+            let (visible, masked) = row.split_at_mut(first + r + 1);
+            let max = visible.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             let mut sum = 0.0f32;
-            for score in scores.iter_mut().take(i + 1) {
-                *score = (*score - max).exp();
-                sum += *score;
+            for x in visible.iter_mut() {
+                *x = (*x - max).exp();
+                sum += *x;
             }
-            let o = &mut out[(i * nh + head) * d..(i * nh + head + 1) * d];
-            for (j, score) in scores.iter().enumerate().take(i + 1) {
-                let p = score / sum;
-                let vj = &v[(j * nkv + kv) * d..(j * nkv + kv + 1) * d];
-                o.iter_mut().zip(vj).for_each(|(o, v)| *o += p * v);
-            }
+            let inv = 1.0 / sum;
+            visible.iter_mut().for_each(|x| *x *= inv);
+            masked.fill(0.0);
+        }
+        // SAFETY: as above.
+        unsafe {
+            matrixmultiply::sgemm(
+                rows,
+                keys,
+                d,
+                1.0,
+                scores.as_ptr(),
+                keys as isize,
+                1,
+                v.add(kv * d),
+                stride as isize,
+                1,
+                0.0,
+                out.as_mut_ptr().add(head * d),
+                (nh * d) as isize,
+                1,
+            );
         }
     }
-    out
 }
