@@ -50,13 +50,16 @@ impl Pool {
     /// A started container for `task`: an idle one when there is one, else one started now.
     /// Then a replacement is started in the background.
     pub(crate) async fn take(self: &Arc<Self>, task: &Task) -> Result<ContainerGuard, EngineError> {
-        let idle = {
+        let (idle, stale) = {
             let mut state = self.state.lock().expect("pool lock");
             let list = state.idle.entry(key(task)).or_default();
-            // Stale ones are dropped (their guards remove them).
-            list.retain(|(_, since)| since.elapsed() < MAX_IDLE);
-            list.pop().map(|(guard, _)| guard)
+            let (fresh, stale): (Vec<_>, Vec<_>) =
+                std::mem::take(list).into_iter().partition(|(_, since)| since.elapsed() < MAX_IDLE);
+            *list = fresh;
+            (list.pop().map(|(guard, _)| guard), stale)
         };
+        // Stale ones are removed by their guards, outside the lock.
+        drop(stale);
         let container = match idle {
             Some(guard) => guard,
             None => self.start(task).await?,
