@@ -112,9 +112,9 @@ def main():
                          tie_word_embeddings=False)
     config.architectures = ["Qwen2ForProcessRewardModel"]
     model = Prm(config)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
     steps = int(sys.argv[1]) if len(sys.argv) > 1 else 1500
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 100))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps, pct_start=0.05)
     loss_fn = nn.CrossEntropyLoss(ignore_index=-100)
     for step in range(steps):
         ids, mask, target = batch(tok, rnd, 32, step_id)
