@@ -14,6 +14,8 @@ use gavel_core::{ErrorKind, Outcome, Sample};
 use gavel_policy::source::BoxFuture;
 use gavel_policy::{Source, SourceKinds, SourceOutput, SourceResult, SourceSpec, Type, Value};
 
+use rayon::prelude::*;
+
 use crate::Prm;
 
 /// Registers `kind = "prm"`: its value is the step scores (type `steps`), with components
@@ -98,10 +100,13 @@ impl Source for PrmSource {
     fn score(self: Arc<Self>, samples: Vec<Sample>) -> BoxFuture<Vec<SourceResult>> {
         Box::pin(async move {
             let n = samples.len();
-            // The forward pass is CPU work: off the async threads.
-            tokio::task::spawn_blocking(move || samples.iter().map(|s| self.score_one(s)).collect())
-                .await
-                .unwrap_or_else(|e| vec![Err(Outcome::error(ErrorKind::Panic, e.to_string())); n])
+            // The forward pass is CPU work: off the async threads, the batch's sequences in
+            // parallel on the thread pool.
+            tokio::task::spawn_blocking(move || {
+                samples.par_iter().map(|s| self.score_one(s)).collect()
+            })
+            .await
+            .unwrap_or_else(|e| vec![Err(Outcome::error(ErrorKind::Panic, e.to_string())); n])
         })
     }
 }
