@@ -58,6 +58,27 @@ pub struct SourceSpec<'a> {
     pub base_dir: &'a Path,
 }
 
+impl<'a> SourceSpec<'a> {
+    /// Refuses a key not in `known`, naming it and the keys there are.
+    pub fn refuse_unknown_keys(&self, known: &[&str]) -> Result<(), String> {
+        match self.table.keys().find(|k| !known.contains(&k.as_str())) {
+            Some(key) => {
+                Err(format!("unknown key `{key}` (expected one of: {})", known.join(", ")))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// The string at `key`, if the key is there; any other type is an error naming the key.
+    pub fn string(&self, key: &str) -> Result<Option<&'a str>, String> {
+        match self.table.get(key) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(format!("`{key}` must be a string, got {}", other.type_str())),
+        }
+    }
+}
+
 /// Builds a source from its table; the error says what is wrong with it.
 pub type SourceFactory = Box<dyn Fn(&SourceSpec) -> Result<Arc<dyn Source>, String> + Send + Sync>;
 
@@ -98,21 +119,6 @@ impl SourceKinds {
     }
 }
 
-fn refuse_unknown_keys(table: &toml::Table, known: &[&str]) -> Result<(), String> {
-    match table.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(key) => Err(format!("unknown key `{key}` (expected one of: {})", known.join(", "))),
-        None => Ok(()),
-    }
-}
-
-fn string_key<'t>(table: &'t toml::Table, key: &str) -> Result<Option<&'t str>, String> {
-    match table.get(key) {
-        None => Ok(None),
-        Some(toml::Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(format!("`{key}` must be a string, got {}", other.type_str())),
-    }
-}
-
 /// A WASM reward plugin: `plugin` (a bundled name or a `.wasm` path), `config`, `limits`, and
 /// `output` (`scalar`, default, or `bool`: the reward must then be exactly 0 or 1).
 pub struct WasmSource {
@@ -125,11 +131,11 @@ pub struct WasmSource {
 
 impl WasmSource {
     fn build(host: &Host, spec: &SourceSpec) -> Result<Arc<dyn Source>, String> {
-        refuse_unknown_keys(spec.table, &["plugin", "config", "limits", "output"])?;
-        let Some(name) = string_key(spec.table, "plugin")? else {
+        spec.refuse_unknown_keys(&["plugin", "config", "limits", "output"])?;
+        let Some(name) = spec.string("plugin")? else {
             return Err("a wasm source needs `plugin` (a bundled name or a .wasm path)".into());
         };
-        let output = match string_key(spec.table, "output")? {
+        let output = match spec.string("output")? {
             None | Some("scalar") => Type::Scalar,
             Some("bool") => Type::Bool,
             Some(other) => {
@@ -233,8 +239,8 @@ impl FieldSource {
     }
 
     fn build(spec: &SourceSpec) -> Result<Arc<dyn Source>, String> {
-        refuse_unknown_keys(spec.table, &["path", "output"])?;
-        let Some(path) = string_key(spec.table, "path")? else {
+        spec.refuse_unknown_keys(&["path", "output"])?;
+        let Some(path) = spec.string("path")? else {
             return Err("a field source needs `path` (meta.<key> or reference.<key>)".into());
         };
         let mut parts = path.split('.');
@@ -247,7 +253,7 @@ impl FieldSource {
         if keys.is_empty() || keys.iter().any(String::is_empty) {
             return Err(format!("`path` {path:?} names no key"));
         }
-        let output = match string_key(spec.table, "output")? {
+        let output = match spec.string("output")? {
             None => Type::Scalar,
             Some(name) => Type::from_name(name).ok_or_else(|| {
                 format!("`output` is scalar, bool, steps or ensemble, not {name:?}")

@@ -32,21 +32,15 @@ struct PrmSource {
 
 impl PrmSource {
     fn build(spec: &SourceSpec) -> Result<Arc<dyn Source>, String> {
-        if let Some(key) = spec.table.keys().find(|k| !["model", "separator"].contains(&k.as_str()))
-        {
-            return Err(format!("unknown key `{key}` (expected one of: model, separator)"));
-        }
-        let model = match spec.table.get("model") {
-            Some(toml::Value::String(m)) => spec.base_dir.join(m),
-            Some(other) => {
-                return Err(format!("`model` must be a string, got {}", other.type_str()));
-            }
-            None => return Err("a prm source needs `model` (a checkpoint directory)".into()),
+        spec.refuse_unknown_keys(&["model", "separator"])?;
+        let Some(model) = spec.string("model")? else {
+            return Err("a prm source needs `model` (a checkpoint directory)".into());
         };
-        let separator = match spec.table.get("separator") {
+        let model = spec.base_dir.join(model);
+        let separator = match spec.string("separator")? {
             None => "\n\n".to_owned(),
-            Some(toml::Value::String(s)) if !s.is_empty() => s.clone(),
-            Some(_) => return Err("`separator` must be a non-empty string".into()),
+            Some("") => return Err("`separator` must be a non-empty string".into()),
+            Some(s) => s.to_owned(),
         };
         let prm = Prm::load(&model).map_err(|e| format!("{}: {e}", model.display()))?;
         let label = format!("prm {}", display_name(&model));
