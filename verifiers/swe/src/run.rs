@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::query_parameters::KillContainerOptionsBuilder;
@@ -38,8 +38,6 @@ pub struct RunOutput {
     pub oom_killed: bool,
     /// The last lines of output.
     pub tail: Vec<String>,
-    /// Time from create to removed.
-    pub elapsed: Duration,
 }
 
 /// Why a run has no verdict.
@@ -63,7 +61,6 @@ pub(crate) async fn run(pool: &Arc<Pool>, task: &Task, patch: &str) -> Result<Ru
     let engine = &pool.engine;
     let slot =
         engine.slots.clone().acquire_owned().await.expect("the slot semaphore is never closed");
-    let started = Instant::now();
     let container = pool.take(task).await?;
     let result = run_in(engine, &pool.limits, task, patch, container.id()).await;
     // The verdict does not wait for the removal; the slot does, so no more containers exist
@@ -73,9 +70,7 @@ pub(crate) async fn run(pool: &Arc<Pool>, task: &Task, patch: &str) -> Result<Ru
         container.remove().await;
         drop(slot);
     });
-    let mut output = result?;
-    output.elapsed = started.elapsed();
-    Ok(output)
+    result
 }
 
 async fn run_in(
@@ -178,7 +173,6 @@ async fn run_in(
         exit_code,
         oom_killed,
         tail: reader.tail.into(),
-        elapsed: Duration::ZERO,
     })
 }
 
