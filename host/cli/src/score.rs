@@ -56,10 +56,10 @@ enum Verifier {
 
 /// The plugin, policy or verifier the arguments name, loaded and checked.
 fn scorer(args: &Args) -> anyhow::Result<Scorer> {
-    let host =
-        || Host::new(gavel_host::HostConfig::default()).context("cannot start the plugin host");
     if let Some(path) = &args.policy {
-        let policy = Policy::load(path, &crate::source_kinds(host()?))?;
+        let host =
+            Host::new(gavel_host::HostConfig::default()).context("cannot start the plugin host")?;
+        let policy = Policy::load(path, &crate::source_kinds(host))?;
         return Ok(Scorer::Policy(policy));
     }
     let config: serde_json::Value = serde_json::from_str(args.config.as_deref().unwrap_or("{}"))
@@ -74,9 +74,11 @@ fn scorer(args: &Args) -> anyhow::Result<Scorer> {
         let table: toml::Table = serde_json::from_value(serde_json::Value::Object(map))
             .context("--config cannot be read as a source table")?;
         let spec = SourceSpec { name: kind, table: &table, base_dir: std::path::Path::new(".") };
-        let source = crate::source_kinds(host()?)
-            .build(kind, &spec)
-            .map_err(|e| anyhow::anyhow!("--verifier {kind}: {e}"))?;
+        // A native verifier needs no plugin host: only the native kinds are registered.
+        let mut kinds = gavel_policy::SourceKinds::new();
+        gavel_swe::register(&mut kinds);
+        let source =
+            kinds.build(kind, &spec).map_err(|e| anyhow::anyhow!("--verifier {kind}: {e}"))?;
         return Ok(Scorer::Source(source));
     }
     let spec = args.plugin.as_deref().expect("clap requires --plugin, --policy or --verifier");

@@ -6,7 +6,7 @@ use crate::PrmError;
 use rayon::prelude::*;
 
 use crate::config::{ModelConfig, Readout};
-use crate::weights::{Tensor, Weights};
+use crate::weights::Weights;
 
 /// One decoder layer. q/k/v are one GEMM (rows `[q | k | v]`) and so are gate/up (rows
 /// `[gate | up]`): fewer, larger GEMMs pack the activations once instead of three times.
@@ -154,11 +154,13 @@ impl Model {
             },
             Readout::ValueHead => Head::Value(Linear::load(&mut w, "v_head.summary", 1, h, true)?),
             Readout::LmTokens { good, bad } => {
-                let matrix: Tensor = if config.tie_word_embeddings || !w.has("lm_head.weight") {
-                    Tensor { shape: vec![config.vocab_size, h], data: embed.clone() }
+                // Only two rows are kept: the tied embedding is read in place, not copied.
+                let lm_head = if config.tie_word_embeddings || !w.has("lm_head.weight") {
+                    None
                 } else {
-                    w.take("lm_head.weight", &[config.vocab_size, h])?
+                    Some(w.take("lm_head.weight", &[config.vocab_size, h])?)
                 };
+                let matrix = lm_head.as_ref().map_or(embed.as_slice(), |t| t.data.as_slice());
                 let row = |id: u32| -> Result<Vec<f32>, PrmError> {
                     let id = id as usize;
                     if id >= config.vocab_size {
@@ -166,7 +168,7 @@ impl Model {
                             "readout token id {id} is outside the vocabulary"
                         )));
                     }
-                    Ok(matrix.data[id * h..(id + 1) * h].to_vec())
+                    Ok(matrix[id * h..(id + 1) * h].to_vec())
                 };
                 Head::LmTokens { good: row(good)?, bad: row(bad)? }
             }

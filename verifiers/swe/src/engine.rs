@@ -70,11 +70,11 @@ impl Engine {
         }
         .map_err(|e| EngineError::new("connecting to the Docker engine", e))?
         .with_timeout(Duration::from_secs(API_TIMEOUT_S));
+        // Asking the version is also the check that the engine answers.
         let docker = docker
             .negotiate_version()
             .await
             .map_err(|e| EngineError::new("asking the Docker engine for its version", e))?;
-        docker.ping().await.map_err(|e| EngineError::new("pinging the Docker engine", e))?;
         let engine = Self {
             docker,
             slots: Arc::new(Semaphore::new(concurrency.max(1))),
