@@ -12,7 +12,7 @@
 use std::io::Write;
 use std::time::Instant;
 
-use gavel_prm::{Prm, demo};
+use gavel_prm::{Device, Prm, demo, weights::Weights};
 use serde_json::{Value, json};
 
 const CHAINS: usize = 200;
@@ -22,7 +22,7 @@ fn main() {
     let dir = std::env::var_os("GAVEL_PRM_MODEL")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| root.join("verifiers/prm/fixtures/qwen2_prm_gqa4"));
-    let prm = Prm::load(&dir).unwrap();
+    let prm = Prm::load_with(&dir, &Weights::files(&dir).unwrap(), Device::Cpu).unwrap();
     let mut rng = demo::Rng::new(7);
     let inputs: Vec<(Vec<u32>, u32)> = (0..CHAINS)
         .map(|_| {

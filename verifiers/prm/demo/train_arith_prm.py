@@ -1,10 +1,10 @@
 """Trains gavel's demo PRM: a tiny Qwen2-architecture process reward model for arithmetic
 chains with injected wrong steps, saved in Qwen2.5-Math-PRM's checkpoint format (two-class
 `score` head read at `<extra_0>`), so gavel loads it like the real one. Run by developers
-(needs torch and transformers), not by CI; the result is committed as
-verifiers/prm/demo/arith-prm/:
+(needs torch and transformers; a GPU makes it a matter of minutes), not by CI; the result is
+committed as verifiers/prm/demo/arith-prm/:
 
-    venv/bin/python verifiers/prm/demo/train_arith_prm.py
+    python3 verifiers/prm/demo/train_arith_prm.py [--seconds 150] [--out DIR]
 
 The task (gavel's tests generate held-out chains the same way, see arith_chain in
 verifiers/prm/src/demo.rs): 4 to 8 steps, "Start at 07, add 3, subtract 5, ..." with steps
@@ -12,12 +12,19 @@ verifiers/prm/src/demo.rs): 4 to 8 steps, "Start at 07, add 3, subtract 5, ..." 
 from the step token); values stay within 0..19, about a third of the steps state a result off by 1 to
 3, and a step is good iff its own equation is right (later steps start from the stated value).
 Characters are tokens, so the model sees digits.
+
+A step's label depends on its three numbers jointly, so a classification loss alone gives no
+gradient towards reading them and training sits at the base rate. Like real PRMs, which start
+from a language model, the body is also trained to predict the next character (an auxiliary
+LM head, not saved), which teaches it the arithmetic; the score head then only compares.
+Training stops after --seconds and keeps the state with the best held-out AUROC.
 """
 
+import argparse
 import json
 import os
 import random
-import sys
+import time
 
 import torch
 from torch import nn
@@ -100,42 +107,83 @@ def batch(tok, rnd, n, step_id):
     return ids, mask, target
 
 
+def auroc(scores, labels):
+    """P(a random good step scores above a random bad one), ties half."""
+    pos = [s for s, y in zip(scores, labels) if y == 1]
+    neg = [s for s, y in zip(scores, labels) if y == 0]
+    ranked = sorted([(s, 1) for s in pos] + [(s, 0) for s in neg])
+    rank_sum, i = 0.0, 0
+    while i < len(ranked):
+        j = i
+        while j < len(ranked) and ranked[j][0] == ranked[i][0]:
+            j += 1
+        mid = (i + j + 1) / 2  # 1-based average rank of the tie block
+        rank_sum += mid * sum(y for _, y in ranked[i:j])
+        i = j
+    return (rank_sum - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
+
+
 def main():
-    torch.manual_seed(0)
-    torch.set_num_threads(os.cpu_count() or 2)
-    rnd = random.Random(0)
-    tok = tokenizer(rnd)
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=150)
+    ap.add_argument("--out", default=OUT)
+    ap.add_argument("--hidden", type=int, default=128)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--heads", type=int, default=8)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    torch.manual_seed(a.seed)
+    rnd = random.Random(a.seed)
+    tok = tokenizer(random.Random(0))
     step_id = tok.token_to_id(STEP)
-    config = Qwen2Config(vocab_size=tok.get_vocab_size(), hidden_size=64, intermediate_size=192,
-                         num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2,
-                         max_position_embeddings=512, rope_theta=10000.0, rms_norm_eps=1e-6,
-                         tie_word_embeddings=False)
+    vocab = tok.get_vocab_size()
+    config = Qwen2Config(vocab_size=vocab, hidden_size=a.hidden, intermediate_size=3 * a.hidden,
+                         num_hidden_layers=a.layers, num_attention_heads=a.heads,
+                         num_key_value_heads=a.heads // 2, max_position_embeddings=512,
+                         rope_theta=10000.0, rms_norm_eps=1e-6, tie_word_embeddings=False)
     config.architectures = ["Qwen2ForProcessRewardModel"]
-    model = Prm(config)
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
-    steps = int(sys.argv[1]) if len(sys.argv) > 1 else 1500
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps, pct_start=0.05)
+    model = Prm(config).to(device)
+    lm_head = nn.Linear(a.hidden, vocab, bias=False).to(device)
+    params = list(model.parameters()) + list(lm_head.parameters())
+    opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=0.01)
     loss_fn = nn.CrossEntropyLoss(ignore_index=-100)
-    for step in range(steps):
-        ids, mask, target = batch(tok, rnd, 32, step_id)
-        logits = model(ids, mask)
-        loss = loss_fn(logits.view(-1, 2), target.view(-1))
+    held_out = batch(tok, random.Random(12345), 256, step_id)
+    best, best_state, started, step = -1.0, None, time.time(), 0
+    while time.time() - started < a.seconds:
+        ids, mask, target = (t.to(device) for t in batch(tok, rnd, a.batch, step_id))
+        hidden = model.model(input_ids=ids, attention_mask=mask).last_hidden_state
+        prm_loss = loss_fn(model.score(hidden).view(-1, 2), target.view(-1))
+        next_ids = ids[:, 1:].masked_fill(mask[:, 1:] == 0, -100)
+        lm_loss = loss_fn(lm_head(hidden[:, :-1]).reshape(-1, vocab), next_ids.reshape(-1))
+        loss = prm_loss + lm_loss
         opt.zero_grad()
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
-        sched.step()
-        if step % 100 == 0 or step == steps - 1:
+        if step % 250 == 0:
+            model.eval()
             with torch.no_grad():
-                pred = logits.argmax(-1)
-                ok = (pred == target)[target != -100].float().mean().item()
-            print(f"step {step} loss {loss.item():.4f} acc {ok:.3f}", flush=True)
-    os.makedirs(OUT, exist_ok=True)
-    state = {k: v.detach().float().clone().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, os.path.join(OUT, "model.safetensors"), metadata={"format": "pt"})
-    with open(os.path.join(OUT, "config.json"), "w") as f:
+                ids, mask, target = (t.to(device) for t in held_out)
+                p = model(ids, mask).float().softmax(-1)[..., 1]
+                keep = target != -100
+                score = auroc(p[keep].tolist(), target[keep].tolist())
+            model.train()
+            if score > best:
+                best = score
+                best_state = {k: v.detach().float().cpu().clone().contiguous()
+                              for k, v in model.state_dict().items()}
+            print(f"step {step} {time.time() - started:.0f}s prm {prm_loss.item():.4f} "
+                  f"lm {lm_loss.item():.4f} held-out AUROC {score:.4f} (best {best:.4f})", flush=True)
+        step += 1
+    os.makedirs(a.out, exist_ok=True)
+    save_file(best_state, os.path.join(a.out, "model.safetensors"), metadata={"format": "pt"})
+    with open(os.path.join(a.out, "config.json"), "w") as f:
         json.dump(config.to_dict(), f, indent=1, sort_keys=True)
-    tok.save(os.path.join(OUT, "tokenizer.json"))
-    print("saved", OUT)
+    tok.save(os.path.join(a.out, "tokenizer.json"))
+    print(json.dumps({"saved": a.out, "held_out_auroc": best, "steps": step}))
 
 
 if __name__ == "__main__":

@@ -10,21 +10,21 @@ use crate::weights::Weights;
 
 /// One decoder layer. q/k/v are one GEMM (rows `[q | k | v]`) and so are gate/up (rows
 /// `[gate | up]`): fewer, larger GEMMs pack the activations once instead of three times.
-struct Layer {
-    input_norm: Vec<f32>,
-    qkv: Linear,
-    o: Linear,
-    post_norm: Vec<f32>,
-    gate_up: Linear,
-    down: Linear,
+pub(crate) struct Layer {
+    pub(crate) input_norm: Vec<f32>,
+    pub(crate) qkv: Linear,
+    pub(crate) o: Linear,
+    pub(crate) post_norm: Vec<f32>,
+    pub(crate) gate_up: Linear,
+    pub(crate) down: Linear,
 }
 
 /// `y = x·Wᵀ (+ b)` with `W` row-major `[out, in]`, as `nn.Linear` stores it.
-struct Linear {
-    weight: Vec<f32>,
-    bias: Option<Vec<f32>>,
-    out: usize,
-    inp: usize,
+pub(crate) struct Linear {
+    pub(crate) weight: Vec<f32>,
+    pub(crate) bias: Option<Vec<f32>>,
+    pub(crate) out: usize,
+    pub(crate) inp: usize,
 }
 
 impl Linear {
@@ -100,23 +100,19 @@ impl Linear {
 pub struct Model {
     config: ModelConfig,
     readout: Readout,
-    embed: Vec<f32>,
-    layers: Vec<Layer>,
-    norm: Vec<f32>,
-    head: Head,
+    pub(crate) embed: Vec<f32>,
+    pub(crate) layers: Vec<Layer>,
+    pub(crate) norm: Vec<f32>,
+    pub(crate) head: Head,
 }
 
-enum Head {
-    TwoClass {
-        hidden: Linear,
-        out: Linear,
-    },
+pub(crate) enum Head {
+    /// `score.0` → ReLU → `score.2`.
+    TwoClass { hidden: Linear, out: Linear },
+    /// `v_head.summary`.
     Value(Linear),
     /// The two rows of the LM head (or tied embedding) for the good and bad tokens.
-    LmTokens {
-        good: Vec<f32>,
-        bad: Vec<f32>,
-    },
+    LmTokens { good: Vec<f32>, bad: Vec<f32> },
 }
 
 impl Model {
@@ -188,8 +184,7 @@ impl Model {
 
     /// P(step good) at each position whose token is `step_token`, in order.
     pub fn step_scores(&self, ids: &[u32], step_token: u32) -> Result<Vec<f64>, PrmError> {
-        let positions: Vec<usize> =
-            ids.iter().enumerate().filter(|(_, t)| **t == step_token).map(|(i, _)| i).collect();
+        let positions = step_positions(ids, step_token);
         if positions.is_empty() {
             return Ok(Vec::new());
         }
@@ -223,21 +218,10 @@ impl Model {
     pub fn forward(&self, ids: &[u32]) -> Result<Vec<f32>, PrmError> {
         let c = &self.config;
         let (h, t) = (c.hidden_size, ids.len());
-        if t > c.max_positions {
-            return Err(PrmError::Input(format!(
-                "{t} tokens, more than the model's {} positions",
-                c.max_positions
-            )));
-        }
+        check_ids(ids, c)?;
         let mut x = Vec::with_capacity(t * h);
         for &id in ids {
             let id = id as usize;
-            if id >= c.vocab_size {
-                return Err(PrmError::Input(format!(
-                    "token id {id} is outside the vocabulary ({})",
-                    c.vocab_size
-                )));
-            }
             x.extend_from_slice(&self.embed[id * h..(id + 1) * h]);
         }
         let (cos, sin) = rope_table(t, c.head_dim, c.rope_theta);
@@ -265,12 +249,35 @@ impl Model {
     }
 }
 
+/// Refuses a sequence longer than the model's positions or with an id outside its vocabulary.
+pub(crate) fn check_ids(ids: &[u32], c: &ModelConfig) -> Result<(), PrmError> {
+    if ids.len() > c.max_positions {
+        return Err(PrmError::Input(format!(
+            "{} tokens, more than the model's {} positions",
+            ids.len(),
+            c.max_positions
+        )));
+    }
+    if let Some(id) = ids.iter().find(|&&id| id as usize >= c.vocab_size) {
+        return Err(PrmError::Input(format!(
+            "token id {id} is outside the vocabulary ({})",
+            c.vocab_size
+        )));
+    }
+    Ok(())
+}
+
+/// The positions of `step_token` in `ids`.
+pub(crate) fn step_positions(ids: &[u32], step_token: u32) -> Vec<usize> {
+    ids.iter().enumerate().filter(|(_, t)| **t == step_token).map(|(i, _)| i).collect()
+}
+
 /// Rows per parallel block: the rows split evenly over the pool, at least 16 to a block.
 fn row_block(rows: usize) -> usize {
     rows.div_ceil(rayon::current_num_threads()).max(16)
 }
 
-fn sigmoid(x: f64) -> f64 {
+pub(crate) fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
 
@@ -298,8 +305,7 @@ fn rms_norm(x: &[f32], w: &[f32], eps: f64) -> Vec<f32> {
 /// computes them (inverse frequencies in f32, then the product in f32).
 fn rope_table(t: usize, d: usize, theta: f64) -> (Vec<f32>, Vec<f32>) {
     let half = d / 2;
-    let inv: Vec<f32> =
-        (0..half).map(|i| 1.0 / (theta as f32).powf((2 * i) as f32 / d as f32)).collect();
+    let inv = inv_freq(d, theta);
     let mut cos = Vec::with_capacity(t * half);
     let mut sin = Vec::with_capacity(t * half);
     for pos in 0..t {
@@ -310,6 +316,11 @@ fn rope_table(t: usize, d: usize, theta: f64) -> (Vec<f32>, Vec<f32>) {
         }
     }
     (cos, sin)
+}
+
+/// RoPE's inverse frequencies `θ^(−2i/d)`, `i < d/2`, in f32 as transformers computes them.
+pub(crate) fn inv_freq(d: usize, theta: f64) -> Vec<f32> {
+    (0..d / 2).map(|i| 1.0 / (theta as f32).powf((2 * i) as f32 / d as f32)).collect()
 }
 
 /// Rotates halves: `(a, b) → (a cos − b sin, b cos + a sin)` for `a = x[i]`, `b = x[i + d/2]`,

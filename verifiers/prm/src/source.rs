@@ -47,7 +47,8 @@ impl PrmSource {
         Ok(Arc::new(Self { prm: Arc::new(prm), separator, label }))
     }
 
-    fn score_one(&self, sample: &Sample) -> SourceResult {
+    /// A sample's ids and step token, or the outcome that stands for its score.
+    fn encode(&self, sample: &Sample) -> Result<(Vec<u32>, u32), Outcome> {
         let steps: Vec<String> = sample
             .completion
             .split(self.separator.as_str())
@@ -60,20 +61,48 @@ impl PrmSource {
                 reason: Some("the completion has no steps".into()),
             });
         }
-        let scores = self.prm.score_text(&sample.prompt, &steps).map_err(|e| match e {
-            crate::PrmError::Input(why) => Outcome::invalid(why),
-            other => Outcome::error(ErrorKind::Host, other.to_string()),
-        })?;
-        let components = [
-            ("min", scores.min),
-            ("last", scores.last),
-            ("prod", scores.prod),
-            ("mean", scores.mean),
-        ]
-        .into_iter()
-        .filter_map(|(n, v)| Some((n.to_owned(), v?)))
-        .collect();
-        Ok(SourceOutput { value: Value::Steps(scores.step_scores), components, explanation: None })
+        self.prm.encode(&sample.prompt, &steps).map_err(outcome)
+    }
+
+    /// Every sample's step scores: the encodable ones scored as one batch.
+    fn score_all(&self, samples: &[Sample]) -> Vec<SourceResult> {
+        let encoded: Vec<_> = samples.par_iter().map(|s| self.encode(s)).collect();
+        let inputs: Vec<(&[u32], u32)> = encoded
+            .iter()
+            .filter_map(|e| e.as_ref().ok().map(|(ids, step)| (ids.as_slice(), *step)))
+            .collect();
+        let mut scores = self.prm.score_batch(&inputs).into_iter();
+        encoded
+            .iter()
+            .map(|e| {
+                e.as_ref().map_err(Clone::clone)?;
+                let scores = scores.next().expect("one result per input").map_err(outcome)?;
+                let components = [
+                    ("min", scores.min),
+                    ("last", scores.last),
+                    ("prod", scores.prod),
+                    ("mean", scores.mean),
+                ]
+                .into_iter()
+                .filter_map(|(n, v)| Some((n.to_owned(), v?)))
+                .collect();
+                Ok(SourceOutput {
+                    value: Value::Steps(scores.step_scores),
+                    components,
+                    explanation: None,
+                })
+            })
+            .collect()
+    }
+}
+
+/// A PRM failure as an outcome: bad input is `invalid`, a failed GPU an engine error, the rest
+/// the host's.
+fn outcome(e: crate::PrmError) -> Outcome {
+    match e {
+        crate::PrmError::Input(why) => Outcome::invalid(why),
+        crate::PrmError::Device(why) => Outcome::error(ErrorKind::Engine, format!("cuda: {why}")),
+        other => Outcome::error(ErrorKind::Host, other.to_string()),
     }
 }
 
@@ -88,19 +117,16 @@ impl Source for PrmSource {
     }
 
     fn describe(&self) -> String {
-        format!("{} (CPU, f32), steps split on {:?}", self.label, self.separator)
+        format!("{} on {}, steps split on {:?}", self.label, self.prm.backend(), self.separator)
     }
 
     fn score(self: Arc<Self>, samples: Vec<Sample>) -> BoxFuture<Vec<SourceResult>> {
         Box::pin(async move {
             let n = samples.len();
-            // The forward pass is CPU work: off the async threads, the batch's sequences in
-            // parallel on the thread pool.
-            tokio::task::spawn_blocking(move || {
-                samples.par_iter().map(|s| self.score_one(s)).collect()
-            })
-            .await
-            .unwrap_or_else(|e| vec![Err(Outcome::error(ErrorKind::Panic, e.to_string())); n])
+            // The forward pass blocks (CPU work, or waiting on the GPU): off the async threads.
+            tokio::task::spawn_blocking(move || self.score_all(&samples))
+                .await
+                .unwrap_or_else(|e| vec![Err(Outcome::error(ErrorKind::Panic, e.to_string())); n])
         })
     }
 }

@@ -1,0 +1,165 @@
+"""The PRM's GPU benchmark: a randomly initialised Qwen2-1.5B-shaped PRM (Qwen2.5-Math-PRM's
+layout: Qwen2 body, two-class `score` head read at the step token), made here with
+transformers and saved in bf16, scored on the same GPU with the same inputs by transformers
+(bf16, SDPA attention, right-padded batches, the way its users batch) and by gavel
+(prm_gpu_check bench), in one run. Prints tokens/s for both and the ratio, and how far the two
+sets of step probabilities are apart. Run by verifiers/prm/gpu/check.sh.
+"""
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+
+import torch
+from torch import nn
+from safetensors.torch import save_file
+from transformers import Qwen2Config, Qwen2Model
+
+STEP_ID = 151651  # <extra_0> in Qwen2.5's vocabulary
+
+
+class QwenPrm(nn.Module):
+    """Qwen2.5-Math-PRM's module layout (its remote code)."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.model = Qwen2Model(config)
+        h = config.hidden_size
+        self.score = nn.Sequential(nn.Linear(h, h), nn.ReLU(), nn.Linear(h, 2))
+
+
+DEVICE = "cuda"
+
+# Qwen2-1.5B's shape (Qwen2.5-Math-PRM-1.5B would be this body), and a tiny one to dry-run the
+# script on a CPU (--tiny --device cpu, with GAVEL_PRM_DEVICE=cpu for gavel).
+SHAPES = {
+    "1.5b": dict(hidden_size=1536, intermediate_size=8960, num_hidden_layers=28,
+                 num_attention_heads=12, num_key_value_heads=2),
+    "tiny": dict(hidden_size=64, intermediate_size=160, num_hidden_layers=2,
+                 num_attention_heads=4, num_key_value_heads=2),
+}
+
+
+def make_model(directory, shape):
+    config = Qwen2Config(vocab_size=151936, max_position_embeddings=4096, rope_theta=10000.0,
+                         rms_norm_eps=1e-6, tie_word_embeddings=True, **SHAPES[shape])
+    config._attn_implementation = "sdpa"
+    config.architectures = ["Qwen2ForProcessRewardModel"]
+    torch.manual_seed(0)
+    with torch.device(DEVICE):
+        model = QwenPrm(config).to(torch.bfloat16 if DEVICE == "cuda" else torch.float32).eval()
+    os.makedirs(directory, exist_ok=True)
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    save_file({k: v.cpu() for k, v in state.items()}, os.path.join(directory, "model.safetensors"),
+              metadata={"format": "pt"})
+    with open(os.path.join(directory, "config.json"), "w") as f:
+        json.dump(config.to_dict(), f, indent=1, sort_keys=True)
+    return model
+
+
+def make_inputs(groups, group_size, seed=1):
+    """GRPO-shaped input: per group one prompt (60-200 tokens), per rollout 3-12 steps of 20-150
+    tokens, each followed by the step token, then two closing tokens."""
+    rnd = random.Random(seed)
+    token = lambda: rnd.randrange(1000, 150000)
+    seqs = []
+    for _ in range(groups):
+        prompt = [token() for _ in range(rnd.randint(60, 200))]
+        for _ in range(group_size):
+            ids = list(prompt)
+            for _ in range(rnd.randint(3, 12)):
+                ids += [token() for _ in range(rnd.randint(20, 150))]
+                ids.append(STEP_ID)
+            ids += [token(), token()]
+            seqs.append(ids)
+    return seqs
+
+
+@torch.inference_mode()
+def transformers_pass(model, seqs, batch):
+    scores = []
+    for i in range(0, len(seqs), batch):
+        chunk = seqs[i:i + batch]
+        width = max(len(s) for s in chunk)
+        ids = torch.zeros(len(chunk), width, dtype=torch.long)
+        mask = torch.zeros(len(chunk), width, dtype=torch.long)
+        for r, s in enumerate(chunk):
+            ids[r, :len(s)] = torch.tensor(s)
+            mask[r, :len(s)] = 1
+        ids, mask = ids.to(DEVICE, non_blocking=True), mask.to(DEVICE, non_blocking=True)
+        hidden = model.model(input_ids=ids, attention_mask=mask).last_hidden_state
+        probs = model.score(hidden).float().softmax(-1)[..., 1]
+        where = ids == STEP_ID
+        for r in range(len(chunk)):
+            scores.append(probs[r][where[r]].tolist())
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
+    return scores
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--work", default="/tmp/gavel-prm-gpu", help="the checkpoint, inputs, scores")
+    ap.add_argument("--groups", type=int, default=4)
+    ap.add_argument("--group-size", type=int, default=16)
+    ap.add_argument("--batches", default="16,64")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--tiny", action="store_true", help="a tiny model, to dry-run the script")
+    ap.add_argument("--device", default="cuda")
+    a = ap.parse_args()
+    global DEVICE
+    DEVICE = a.device
+    os.makedirs(a.out, exist_ok=True)
+    started = time.time()
+    model_dir = os.path.join(a.work, "model")
+    model = make_model(model_dir, "tiny" if a.tiny else "1.5b")
+    print(f"model made and saved in {time.time() - started:.1f} s", flush=True)
+    seqs = make_inputs(a.groups, a.group_size)
+    tokens = sum(len(s) for s in seqs)
+    inputs = os.path.join(a.work, "inputs.jsonl")
+    with open(inputs, "w") as f:
+        for s in seqs:
+            f.write(json.dumps({"input_ids": s, "step_token_id": STEP_ID}) + "\n")
+    device = torch.cuda.get_device_name() if DEVICE == "cuda" else "cpu"
+    results = {"device": device, "torch": torch.__version__,
+               "transformers": __import__("transformers").__version__, "sequences": len(seqs),
+               "tokens": tokens, "lengths": [min(map(len, seqs)), max(map(len, seqs))], "runs": []}
+    for batch in [int(b) for b in a.batches.split(",")]:
+        reference = transformers_pass(model, seqs, batch)  # warm-up
+        t0 = time.perf_counter()
+        for _ in range(a.reps):
+            reference = transformers_pass(model, seqs, batch)
+        hf_s = (time.perf_counter() - t0) / a.reps
+        scores_out = os.path.join(a.work, f"gavel-scores-b{batch}.jsonl")
+        run = subprocess.run([a.bin, "bench", model_dir, inputs, scores_out, str(a.reps), str(batch)],
+                             capture_output=True, text=True)
+        sys.stderr.write(run.stderr[-4000:])
+        if run.returncode != 0:
+            print(json.dumps({"batch": batch, "gavel_failed": run.returncode}), flush=True)
+            results["runs"].append({"batch": batch, "gavel_failed": run.returncode, "stderr": run.stderr[-4000:]})
+            continue
+        gavel = json.loads(run.stdout.strip().splitlines()[-1])
+        with open(scores_out) as f:
+            ours = [json.loads(l)["step_scores"] for l in f]
+        worst = max(abs(x - y) for o, r in zip(ours, reference) for x, y in zip(o, r))
+        same_counts = all(len(o) == len(r) for o, r in zip(ours, reference))
+        row = {"batch": batch, "transformers_tokens_per_s": tokens / hf_s,
+               "gavel_tokens_per_s": gavel["tokens_per_s"],
+               "ratio": gavel["tokens_per_s"] / (tokens / hf_s),
+               "max_abs_diff_vs_transformers_bf16": worst, "same_step_counts": same_counts,
+               "gavel_backend": gavel["backend"], "gavel_load_s": gavel["load_s"]}
+        results["runs"].append(row)
+        print(json.dumps(row), flush=True)
+    with open(os.path.join(a.out, "bench.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    print(json.dumps({k: v for k, v in results.items() if k != "runs"}))
+
+
+if __name__ == "__main__":
+    main()
