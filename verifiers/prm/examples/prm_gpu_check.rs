@@ -5,10 +5,11 @@
 //! prm_gpu_check parity FIXTURES_DIR
 //!     every fixture family on the CPU and on CUDA: each against transformers' f32 outputs, and
 //!     CUDA against the CPU; a batch scored at once against each sequence alone. Fails above 2e-2.
-//! prm_gpu_check bench MODEL_DIR INPUTS.jsonl SCORES_OUT.jsonl REPS BATCH
-//!     loads MODEL_DIR on CUDA (or where GAVEL_PRM_DEVICE says, to dry-run it), scores the inputs ({"input_ids": [...], "step_token_id": N} lines)
-//!     REPS times in batches of BATCH sequences, prints one JSON line with tokens/s, and writes
-//!     the step scores for comparison with transformers'.
+//! prm_gpu_check bench MODEL_DIR INPUTS.jsonl SCORES_PREFIX REPS BATCH[,BATCH...]
+//!     loads MODEL_DIR on CUDA (or where GAVEL_PRM_DEVICE says, to dry-run it), and for each
+//!     BATCH scores the inputs ({"input_ids": [...], "step_token_id": N} lines) REPS times in
+//!     batches of BATCH sequences, prints a JSON line with tokens/s, and writes the step scores
+//!     to SCORES_PREFIX-bBATCH.jsonl for comparison with transformers'.
 //! ```
 
 use std::io::Write;
@@ -30,10 +31,10 @@ fn main() {
             Path::new(&args[3]),
             Path::new(&args[4]),
             args[5].parse().expect("REPS"),
-            args[6].parse().expect("BATCH"),
+            &args[6].split(',').map(|b| b.parse().expect("BATCH")).collect::<Vec<usize>>(),
         ),
         _ => {
-            Err("usage: prm_gpu_check parity FIXTURES_DIR | bench MODEL INPUTS OUT REPS BATCH"
+            Err("usage: prm_gpu_check parity FIXTURES | bench MODEL INPUTS PREFIX REPS BATCHES"
                 .into())
         }
     };
@@ -87,7 +88,13 @@ fn parity(fixtures: &Path) -> Result<(), String> {
     if failed { Err(format!("a CUDA difference is above {TOLERANCE}")) } else { Ok(()) }
 }
 
-fn bench(model: &Path, inputs: &Path, out: &Path, reps: usize, batch: usize) -> Result<(), String> {
+fn bench(
+    model: &Path,
+    inputs: &Path,
+    prefix: &Path,
+    reps: usize,
+    batches: &[usize],
+) -> Result<(), String> {
     let text = std::fs::read_to_string(inputs).map_err(|e| format!("{}: {e}", inputs.display()))?;
     let mut seqs: Vec<(Vec<u32>, u32)> = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -109,38 +116,44 @@ fn bench(model: &Path, inputs: &Path, out: &Path, reps: usize, batch: usize) -> 
     let load_s = started.elapsed().as_secs_f64();
     let inputs: Vec<(&[u32], u32)> = seqs.iter().map(|(ids, s)| (ids.as_slice(), *s)).collect();
     let tokens: usize = seqs.iter().map(|(ids, _)| ids.len()).sum();
-    let run = || -> Result<Vec<Vec<f64>>, String> {
-        let mut scores = Vec::with_capacity(inputs.len());
-        for chunk in inputs.chunks(batch) {
-            for r in prm.score_batch(chunk) {
-                scores.push(r.map_err(|e| e.to_string())?.step_scores);
+    for &batch in batches {
+        let run = || -> Result<Vec<Vec<f64>>, String> {
+            let mut scores = Vec::with_capacity(inputs.len());
+            for chunk in inputs.chunks(batch) {
+                for r in prm.score_batch(chunk) {
+                    scores.push(r.map_err(|e| e.to_string())?.step_scores);
+                }
             }
+            Ok(scores)
+        };
+        run()?; // warm-up: kernels loaded, cuBLAS heuristics cached, memory pool grown
+        let started = Instant::now();
+        let mut scores = Vec::new();
+        for _ in 0..reps {
+            scores = run()?;
         }
-        Ok(scores)
-    };
-    run()?; // warm-up: kernels loaded, cuBLAS heuristics cached, memory pool grown
-    let started = Instant::now();
-    let mut scores = Vec::new();
-    for _ in 0..reps {
-        scores = run()?;
+        let seconds = started.elapsed().as_secs_f64() / reps as f64;
+        let out = PathBuf::from(format!("{}-b{batch}.jsonl", prefix.display()));
+        let mut file =
+            std::fs::File::create(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+        for s in &scores {
+            writeln!(file, "{}", serde_json::json!({ "step_scores": s }))
+                .map_err(|e| e.to_string())?;
+        }
+        println!(
+            "{}",
+            serde_json::json!({
+                "backend": prm.backend(),
+                "sequences": seqs.len(),
+                "tokens": tokens,
+                "batch": batch,
+                "reps": reps,
+                "seconds_per_pass": seconds,
+                "tokens_per_s": tokens as f64 / seconds,
+                "load_s": load_s,
+                "scores": out,
+            })
+        );
     }
-    let seconds = started.elapsed().as_secs_f64() / reps as f64;
-    let mut file = std::fs::File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    for s in &scores {
-        writeln!(file, "{}", serde_json::json!({ "step_scores": s })).map_err(|e| e.to_string())?;
-    }
-    println!(
-        "{}",
-        serde_json::json!({
-            "backend": prm.backend(),
-            "sequences": seqs.len(),
-            "tokens": tokens,
-            "batch": batch,
-            "reps": reps,
-            "seconds_per_pass": seconds,
-            "tokens_per_s": tokens as f64 / seconds,
-            "load_s": load_s,
-        })
-    );
     Ok(())
 }

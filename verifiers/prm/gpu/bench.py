@@ -7,6 +7,7 @@ sets of step probabilities are apart. Run by verifiers/prm/gpu/check.sh.
 """
 
 import argparse
+import copy
 import json
 import os
 import random
@@ -101,6 +102,10 @@ def transformers_pass(model, seqs, batch):
     return scores
 
 
+def worst(a, b):
+    return max(abs(x - y) for p, q in zip(a, b) for x, y in zip(p, q))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -109,6 +114,7 @@ def main():
     ap.add_argument("--groups", type=int, default=4)
     ap.add_argument("--group-size", type=int, default=16)
     ap.add_argument("--batches", default="16,64")
+    ap.add_argument("--chunks", default="256,0", help="gavel's attention query chunks to try")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--tiny", action="store_true", help="a tiny model, to dry-run the script")
     ap.add_argument("--device", default="cuda")
@@ -126,36 +132,50 @@ def main():
     with open(inputs, "w") as f:
         for s in seqs:
             f.write(json.dumps({"input_ids": s, "step_token_id": STEP_ID}) + "\n")
+    # The truth both bf16 paths are measured against: the same weights in f32.
+    exact = copy.deepcopy(model).float()
+    truth = transformers_pass(exact, seqs, 16)
+    del exact
+    batches = [int(b) for b in a.batches.split(",")]
     device = torch.cuda.get_device_name() if DEVICE == "cuda" else "cpu"
     results = {"device": device, "torch": torch.__version__,
                "transformers": __import__("transformers").__version__, "sequences": len(seqs),
                "tokens": tokens, "lengths": [min(map(len, seqs)), max(map(len, seqs))], "runs": []}
-    for batch in [int(b) for b in a.batches.split(",")]:
+    hf = {}
+    for batch in batches:
         reference = transformers_pass(model, seqs, batch)  # warm-up
         t0 = time.perf_counter()
         for _ in range(a.reps):
             reference = transformers_pass(model, seqs, batch)
-        hf_s = (time.perf_counter() - t0) / a.reps
-        scores_out = os.path.join(a.work, f"gavel-scores-b{batch}.jsonl")
-        run = subprocess.run([a.bin, "bench", model_dir, inputs, scores_out, str(a.reps), str(batch)],
-                             capture_output=True, text=True)
+        hf[batch] = (tokens / ((time.perf_counter() - t0) / a.reps), reference)
+    for chunk in a.chunks.split(","):
+        env = dict(os.environ, GAVEL_PRM_ATTENTION_CHUNK=chunk)
+        prefix = os.path.join(a.work, f"gavel-c{chunk}")
+        run = subprocess.run([a.bin, "bench", model_dir, inputs, prefix, str(a.reps), a.batches],
+                             capture_output=True, text=True, env=env)
         sys.stderr.write(run.stderr[-4000:])
         if run.returncode != 0:
-            print(json.dumps({"batch": batch, "gavel_failed": run.returncode}), flush=True)
-            results["runs"].append({"batch": batch, "gavel_failed": run.returncode, "stderr": run.stderr[-4000:]})
+            results["runs"].append({"chunk": chunk, "gavel_failed": run.returncode,
+                                    "stderr": run.stderr[-4000:]})
+            print(json.dumps(results["runs"][-1]), flush=True)
             continue
-        gavel = json.loads(run.stdout.strip().splitlines()[-1])
-        with open(scores_out) as f:
-            ours = [json.loads(l)["step_scores"] for l in f]
-        worst = max(abs(x - y) for o, r in zip(ours, reference) for x, y in zip(o, r))
-        same_counts = all(len(o) == len(r) for o, r in zip(ours, reference))
-        row = {"batch": batch, "transformers_tokens_per_s": tokens / hf_s,
-               "gavel_tokens_per_s": gavel["tokens_per_s"],
-               "ratio": gavel["tokens_per_s"] / (tokens / hf_s),
-               "max_abs_diff_vs_transformers_bf16": worst, "same_step_counts": same_counts,
-               "gavel_backend": gavel["backend"], "gavel_load_s": gavel["load_s"]}
-        results["runs"].append(row)
-        print(json.dumps(row), flush=True)
+        for line in run.stdout.strip().splitlines():
+            gavel = json.loads(line)
+            batch = gavel["batch"]
+            with open(gavel["scores"]) as f:
+                ours = [json.loads(l)["step_scores"] for l in f]
+            hf_rate, reference = hf[batch]
+            row = {"batch": batch, "gavel_attention_chunk": int(chunk),
+                   "transformers_tokens_per_s": hf_rate,
+                   "gavel_tokens_per_s": gavel["tokens_per_s"],
+                   "ratio": gavel["tokens_per_s"] / hf_rate,
+                   "gavel_vs_f32": worst(ours, truth),
+                   "transformers_bf16_vs_f32": worst(reference, truth),
+                   "gavel_vs_transformers_bf16": worst(ours, reference),
+                   "same_step_counts": all(len(o) == len(r) for o, r in zip(ours, reference)),
+                   "gavel_backend": gavel["backend"], "gavel_load_s": gavel["load_s"]}
+            results["runs"].append(row)
+            print(json.dumps(row), flush=True)
     with open(os.path.join(a.out, "bench.json"), "w") as f:
         json.dump(results, f, indent=1)
     print(json.dumps({k: v for k, v in results.items() if k != "runs"}))

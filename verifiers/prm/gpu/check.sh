@@ -23,8 +23,8 @@ mkdir -p "$out"
 
 # cudarc opens libcuda, libnvrtc and libcublas at run time: put the toolkit's or PyTorch's
 # CUDA libraries on the search path.
-libs=$(find /usr/local/cuda*/ /usr/lib /opt "$(python3 -c 'import site; print(site.getsitepackages()[0])')" \
-    \( -name 'libcublas.so*' -o -name 'libnvrtc.so*' \) -printf '%h\n' 2>/dev/null | sort -u | paste -sd: || true)
+libs=$(find /usr/local/cuda*/ /usr/local/nvidia /usr/lib /usr/lib64 /opt "$(python3 -c 'import site; print(site.getsitepackages()[0])')" \
+    \( -name 'libcuda.so*' -o -name 'libcublas.so*' -o -name 'libnvrtc.so*' \) -printf '%h\n' 2>/dev/null | sort -u | paste -sd: || true)
 export LD_LIBRARY_PATH="${libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 echo "CUDA libraries from: $libs"
 

@@ -141,14 +141,14 @@ extern "C" __global__ void causal_softmax(const float* scores, bf16* p,
         out[j] = j < visible ? f2bf(__expf(row[j] - m) * inv) : (bf16)0;
 }
 
-// act = silu(gate) ⊙ up, from rows [gate | up] of width 2·i.
-extern "C" __global__ void swiglu(const bf16* gate_up, bf16* act, int tokens, int i) {
-    size_t n = (size_t)tokens * i;
-    for (size_t e = (size_t)blockIdx.x * blockDim.x + threadIdx.x; e < n;
-         e += (size_t)gridDim.x * blockDim.x) {
-        size_t t = e / i, c = e % i;
-        float g = bf2f(gate_up[t * 2 * i + c]), u = bf2f(gate_up[t * 2 * i + i + c]);
-        act[e] = f2bf(g / (1.0f + __expf(-g)) * u);
+// act = silu(gate) ⊙ up, from rows [gate | up] of width 2·i. Grid: (columns / 256, tokens).
+extern "C" __global__ void swiglu(const bf16* gate_up, bf16* act, int i) {
+    const bf16* gate = gate_up + (size_t)blockIdx.y * 2 * i;
+    const bf16* up = gate + i;
+    bf16* out = act + (size_t)blockIdx.y * i;
+    for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < i; c += gridDim.x * blockDim.x) {
+        float g = bf2f(gate[c]);
+        out[c] = f2bf(g / (1.0f + __expf(-g)) * bf2f(up[c]));
     }
 }
 

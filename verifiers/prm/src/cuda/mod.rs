@@ -34,6 +34,10 @@ const MAX_BATCH_TOKENS: usize = 16_384;
 /// Attention-score elements (f32 scores + bf16 probabilities each) held at once; sequences
 /// are cut into query chunks and waves to stay under it, so memory stays bounded at any length.
 const MAX_SCORE_ELEMENTS: usize = 64 << 20;
+/// Query rows per attention chunk: a chunk's scores stop at its last query, so cutting a
+/// sequence skips most of the masked upper triangle (and its memory traffic), at the cost of
+/// more, smaller GEMMs. `GAVEL_PRM_ATTENTION_CHUNK` overrides it (0: whole sequences).
+const ATTENTION_CHUNK: usize = 256;
 
 fn gpu_err(what: &str, e: impl std::fmt::Display) -> PrmError {
     PrmError::Device(format!("{what}: {e}"))
@@ -66,6 +70,7 @@ fn libraries_present() -> Result<(), PrmError> {
 /// A PRM on the GPU. Calls are serialised: one stream, one set of buffers.
 pub(crate) struct CudaModel {
     config: ModelConfig,
+    chunk: usize,
     device: String,
     head: HeadKind,
     gpu: Mutex<Gpu>,
@@ -219,8 +224,15 @@ impl CudaModel {
             stream,
             ctx,
         };
+        let chunk = match std::env::var("GAVEL_PRM_ATTENTION_CHUNK") {
+            Ok(v) => v.parse().map_err(|_| {
+                PrmError::Config(format!("GAVEL_PRM_ATTENTION_CHUNK: {v:?} is not a number"))
+            })?,
+            Err(_) => ATTENTION_CHUNK,
+        };
         Ok(Self {
             config,
+            chunk,
             device: format!("{name} (sm_{major}{minor})"),
             head: kind,
             gpu: Mutex::new(gpu),
@@ -246,7 +258,7 @@ impl CudaModel {
         let mut gpu = self.gpu.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = Vec::with_capacity(seqs.len());
         for batch in batches(seqs) {
-            let logits = gpu.forward(&self.config, batch)?;
+            let logits = gpu.forward(&self.config, self.chunk, batch)?;
             let n = gpu.head.outputs;
             let mut rows = logits.chunks_exact(n);
             for (_, positions) in batch {
@@ -334,12 +346,13 @@ impl Job {
     }
 }
 
-/// Cuts every sequence into query chunks whose scores fit, then groups the chunks into waves
-/// of at most [`MAX_SCORE_ELEMENTS`] score elements.
-fn attention_waves(lens: &[(usize, usize)], nh: usize) -> Vec<Vec<Job>> {
+/// Cuts every sequence into query chunks of at most `chunk` rows (0: no limit) whose scores
+/// fit, then groups the chunks into waves of at most [`MAX_SCORE_ELEMENTS`] score elements.
+fn attention_waves(lens: &[(usize, usize)], nh: usize, chunk: usize) -> Vec<Vec<Job>> {
     let (mut waves, mut wave, mut used) = (Vec::new(), Vec::<Job>::new(), 0usize);
     for &(start, len) in lens {
-        let chunk = (MAX_SCORE_ELEMENTS / (nh * len)).clamp(1, len);
+        let limit = if chunk == 0 { len } else { chunk };
+        let chunk = (MAX_SCORE_ELEMENTS / (nh * len)).clamp(1, len).min(limit);
         let mut q0 = 0;
         while q0 < len {
             let nq = chunk.min(len - q0);
@@ -503,6 +516,7 @@ impl Gpu {
     fn forward(
         &mut self,
         c: &ModelConfig,
+        chunk: usize,
         seqs: &[(&[u32], Vec<usize>)],
     ) -> Result<Vec<f32>, PrmError> {
         self.ctx.bind_to_thread().map_err(|e| gpu_err("binding the CUDA context", e))?;
@@ -534,7 +548,7 @@ impl Gpu {
         let attn = self.alloc::<u16>(t * nh * d)?;
         let gate_up = self.alloc::<u16>(t * 2 * inter)?;
         let act = self.alloc::<u16>(t * inter)?;
-        let waves = attention_waves(&lens, nh);
+        let waves = attention_waves(&lens, nh, chunk);
         let wave_size = waves
             .iter()
             .map(|w| w.iter().map(|j| nh * j.nq * j.keys()).sum::<usize>())
@@ -608,11 +622,12 @@ impl Gpu {
                 &[&p(&x), &p(&layer.post_norm), &p(&hn), &hi, &eps],
             )?;
             self.linear(&layer.gate_up, p(&hn), t, p(&gate_up), BF16, false)?;
-            self.launch(
-                &self.k.swiglu,
-                elementwise(t * inter),
-                &[&p(&gate_up), &p(&act), &ti, &inter_i],
-            )?;
+            let cfg = LaunchConfig {
+                grid_dim: (inter.div_ceil(256) as u32, t as u32, 1),
+                block_dim: (256, 1, 1),
+                shared_mem_bytes: 0,
+            };
+            self.launch(&self.k.swiglu, cfg, &[&p(&gate_up), &p(&act), &inter_i])?;
             self.linear(&layer.down, p(&act), t, p(&x), F32, true)?;
         }
         // The readout, at the step rows only, in f32.
@@ -759,26 +774,33 @@ mod tests {
     fn waves_cover_every_query_once_and_stay_under_the_cap() {
         let nh = 12;
         let lens = [(0, 10), (10, 3000), (3010, 1), (3011, 40_000)];
-        let waves = attention_waves(&lens, nh);
-        for wave in &waves {
-            let used: usize = wave.iter().map(|j| nh * j.nq * j.keys()).sum();
-            assert!(used <= MAX_SCORE_ELEMENTS, "{used}");
-            let mut off = 0;
-            for j in wave {
-                assert_eq!(j.s_off, off);
-                off += nh * j.nq * j.keys();
+        for chunk in [0, 256, 7] {
+            let waves = attention_waves(&lens, nh, chunk);
+            for wave in &waves {
+                let used: usize = wave.iter().map(|j| nh * j.nq * j.keys()).sum();
+                assert!(used <= MAX_SCORE_ELEMENTS, "{used}");
+                let mut off = 0;
+                for j in wave {
+                    assert_eq!(j.s_off, off);
+                    assert!(chunk == 0 || j.nq <= chunk);
+                    off += nh * j.nq * j.keys();
+                }
             }
-        }
-        for &(start, len) in &lens {
-            let mut queries: Vec<(usize, usize)> =
-                waves.iter().flatten().filter(|j| j.start == start).map(|j| (j.q0, j.nq)).collect();
-            queries.sort();
-            let mut next = 0;
-            for (q0, nq) in queries {
-                assert_eq!(q0, next);
-                next += nq;
+            for &(start, len) in &lens {
+                let mut queries: Vec<(usize, usize)> = waves
+                    .iter()
+                    .flatten()
+                    .filter(|j| j.start == start)
+                    .map(|j| (j.q0, j.nq))
+                    .collect();
+                queries.sort();
+                let mut next = 0;
+                for (q0, nq) in queries {
+                    assert_eq!(q0, next);
+                    next += nq;
+                }
+                assert_eq!(next, len, "chunk {chunk}");
             }
-            assert_eq!(next, len);
         }
     }
 
