@@ -10,6 +10,8 @@
 //!     BATCH scores the inputs ({"input_ids": [...], "step_token_id": N} lines) REPS times in
 //!     batches of BATCH sequences, prints a JSON line with tokens/s, and writes the step scores
 //!     to SCORES_PREFIX-bBATCH.jsonl for comparison with transformers'.
+//! prm_gpu_check cpu-scores MODEL_DIR INPUTS.jsonl OUT.jsonl N
+//!     the f32 CPU path's step scores of the first N inputs (the reference for a large model).
 //! ```
 
 use std::io::Write;
@@ -23,9 +25,16 @@ use gavel_prm::{Device, Prm};
 const TOLERANCE: f64 = 2e-2;
 
 fn main() {
+    tracing_subscriber::fmt().with_writer(std::io::stderr).init();
     let args: Vec<String> = std::env::args().collect();
     let result = match args.get(1).map(String::as_str) {
         Some("parity") if args.len() == 3 => parity(Path::new(&args[2])),
+        Some("cpu-scores") if args.len() == 6 => cpu_scores(
+            Path::new(&args[2]),
+            Path::new(&args[3]),
+            Path::new(&args[4]),
+            args[5].parse().expect("N"),
+        ),
         Some("bench") if args.len() == 7 => bench(
             Path::new(&args[2]),
             Path::new(&args[3]),
@@ -88,15 +97,9 @@ fn parity(fixtures: &Path) -> Result<(), String> {
     if failed { Err(format!("a CUDA difference is above {TOLERANCE}")) } else { Ok(()) }
 }
 
-fn bench(
-    model: &Path,
-    inputs: &Path,
-    prefix: &Path,
-    reps: usize,
-    batches: &[usize],
-) -> Result<(), String> {
+fn read_inputs(inputs: &Path) -> Result<Vec<(Vec<u32>, u32)>, String> {
     let text = std::fs::read_to_string(inputs).map_err(|e| format!("{}: {e}", inputs.display()))?;
-    let mut seqs: Vec<(Vec<u32>, u32)> = Vec::new();
+    let mut seqs = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let v: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
         let ids = v["input_ids"]
@@ -107,6 +110,30 @@ fn bench(
             .collect::<Result<Vec<u32>, _>>()?;
         seqs.push((ids, v["step_token_id"].as_u64().ok_or("step_token_id")? as u32));
     }
+    Ok(seqs)
+}
+
+fn cpu_scores(model: &Path, inputs: &Path, out: &Path, n: usize) -> Result<(), String> {
+    let seqs = read_inputs(inputs)?;
+    let prm = load(model, Device::Cpu)?;
+    let inputs: Vec<(&[u32], u32)> =
+        seqs.iter().take(n).map(|(ids, s)| (ids.as_slice(), *s)).collect();
+    let mut file = std::fs::File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    for r in prm.score_batch(&inputs) {
+        let s = r.map_err(|e| e.to_string())?.step_scores;
+        writeln!(file, "{}", serde_json::json!({ "step_scores": s })).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn bench(
+    model: &Path,
+    inputs: &Path,
+    prefix: &Path,
+    reps: usize,
+    batches: &[usize],
+) -> Result<(), String> {
+    let seqs = read_inputs(inputs)?;
     let started = Instant::now();
     let device = match std::env::var_os("GAVEL_PRM_DEVICE") {
         Some(_) => Device::from_env().map_err(|e| e.to_string())?,

@@ -116,6 +116,8 @@ def main():
     ap.add_argument("--batches", default="16,64")
     ap.add_argument("--chunks", default="256,0", help="gavel's attention query chunks to try")
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--cpu-check", type=int, default=3,
+                    help="sequences also scored by gavel's f32 CPU path, against the f32 truth")
     ap.add_argument("--tiny", action="store_true", help="a tiny model, to dry-run the script")
     ap.add_argument("--device", default="cuda")
     a = ap.parse_args()
@@ -176,6 +178,20 @@ def main():
                    "gavel_backend": gavel["backend"], "gavel_load_s": gavel["load_s"]}
             results["runs"].append(row)
             print(json.dumps(row), flush=True)
+    if a.cpu_check:
+        out = os.path.join(a.work, "cpu-scores.jsonl")
+        run = subprocess.run([a.bin, "cpu-scores", model_dir, inputs, out, str(a.cpu_check)],
+                             capture_output=True, text=True)
+        if run.returncode == 0:
+            with open(out) as f:
+                cpu = [json.loads(l)["step_scores"] for l in f]
+            n = len(cpu)
+            row = {"cpu_check_sequences": n, "gavel_cpu_f32_vs_f32": worst(cpu, truth[:n]),
+                   "transformers_bf16_vs_f32": worst(hf[batches[0]][1][:n], truth[:n])}
+            results["cpu_check"] = row
+        else:
+            results["cpu_check"] = {"failed": run.returncode, "stderr": run.stderr[-2000:]}
+        print(json.dumps(results["cpu_check"]), flush=True)
     with open(os.path.join(a.out, "bench.json"), "w") as f:
         json.dump(results, f, indent=1)
     print(json.dumps({k: v for k, v in results.items() if k != "runs"}))

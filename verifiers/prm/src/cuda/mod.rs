@@ -576,13 +576,16 @@ impl Gpu {
         let (hi, di, nhi, nkvi, ti, inter_i) =
             (h as i32, d as i32, nh as i32, nkv as i32, t as i32, inter as i32);
         self.launch(&self.k.embed, blocks(t), &[&p(&self.embed), &p(&ids_d), &p(&x), &hi])?;
+        let mut phases = Phases::new(s);
         for layer in &self.layers {
             self.launch(
                 &self.k.rms_norm,
                 blocks(t),
                 &[&p(&x), &p(&layer.input_norm), &p(&hn), &hi, &eps],
             )?;
+            phases.mark("norm")?;
             self.linear(&layer.qkv, p(&hn), t, p(&qkv), BF16, false)?;
+            phases.mark("gemm")?;
             let bias = layer.qkv.bias.as_ref().map_or(0, |b| p(b));
             self.launch(
                 &self.k.rope_split,
@@ -601,8 +604,10 @@ impl Gpu {
                     &di,
                 ],
             )?;
+            phases.mark("rope")?;
             for (wave, (offs, nq, nk, max_rows)) in waves.iter().zip(&tables) {
                 self.attention_scores(wave, d, nh, t, p(&q), p(&k), p(&scores))?;
+                phases.mark("attention gemm")?;
                 let cfg = LaunchConfig {
                     grid_dim: (*max_rows as u32, wave.len() as u32, 1),
                     block_dim: (256, 1, 1),
@@ -613,23 +618,31 @@ impl Gpu {
                     cfg,
                     &[&p(&scores), &p(&probs), &p(offs), &p(nq), &p(nk), &nhi],
                 )?;
+                phases.mark("softmax")?;
                 self.attention_values(wave, d, nh, t, p(&probs), p(&v), p(&attn))?;
+                phases.mark("attention gemm")?;
             }
             self.linear(&layer.o, p(&attn), t, p(&x), F32, true)?;
+            phases.mark("gemm")?;
             self.launch(
                 &self.k.rms_norm,
                 blocks(t),
                 &[&p(&x), &p(&layer.post_norm), &p(&hn), &hi, &eps],
             )?;
+            phases.mark("norm")?;
             self.linear(&layer.gate_up, p(&hn), t, p(&gate_up), BF16, false)?;
+            phases.mark("gemm")?;
             let cfg = LaunchConfig {
                 grid_dim: (inter.div_ceil(256) as u32, t as u32, 1),
                 block_dim: (256, 1, 1),
                 shared_mem_bytes: 0,
             };
             self.launch(&self.k.swiglu, cfg, &[&p(&gate_up), &p(&act), &inter_i])?;
+            phases.mark("swiglu")?;
             self.linear(&layer.down, p(&act), t, p(&x), F32, true)?;
+            phases.mark("gemm")?;
         }
+        phases.report(t);
         // The readout, at the step rows only, in f32.
         let n = rows.len();
         let xs = self.alloc::<f32>(n * h)?;
@@ -741,6 +754,42 @@ impl Gpu {
             })?;
         }
         Ok(())
+    }
+}
+
+/// With `GAVEL_PRM_PROFILE` set, the time of each phase of a forward pass (the stream is
+/// synchronised at every mark, so phases do not overlap: a developer's breakdown, not a speed).
+struct Phases<'a> {
+    stream: Option<&'a CudaStream>,
+    last: std::time::Instant,
+    spent: Vec<(&'static str, f64)>,
+}
+
+impl<'a> Phases<'a> {
+    fn new(stream: &'a CudaStream) -> Self {
+        let on = std::env::var_os("GAVEL_PRM_PROFILE").is_some();
+        Self { stream: on.then_some(stream), last: std::time::Instant::now(), spent: Vec::new() }
+    }
+
+    fn mark(&mut self, phase: &'static str) -> Result<(), PrmError> {
+        let Some(stream) = self.stream else { return Ok(()) };
+        stream.synchronize().map_err(|e| gpu_err("synchronising", e))?;
+        let now = std::time::Instant::now();
+        let ms = (now - self.last).as_secs_f64() * 1e3;
+        self.last = now;
+        match self.spent.iter_mut().find(|(p, _)| *p == phase) {
+            Some((_, total)) => *total += ms,
+            None => self.spent.push((phase, ms)),
+        }
+        Ok(())
+    }
+
+    fn report(&self, tokens: usize) {
+        if self.stream.is_some() {
+            let phases: Vec<String> =
+                self.spent.iter().map(|(p, ms)| format!("{p} {ms:.1} ms")).collect();
+            tracing::info!(tokens, "PRM forward on CUDA: {}", phases.join(", "));
+        }
     }
 }
 
