@@ -213,8 +213,10 @@ fn prm_score_reads_ids_and_text_and_reports_bad_lines() {
         json!({"id": "text", "prompt": "What is 2 + 3?", "steps": ["2 + 3 = 5", "The answer is 5."]}),
         json!({"id": "bad", "steps": ["x"], "input_ids": [1]}),
     );
-    let out = gavel(&["prm", "score", "--model", model.to_str().unwrap(), "--input", "-"], &input);
+    let model = model.to_str().unwrap();
+    let out = gavel(&["prm", "score", "--model", model, "--device", "cpu", "--input", "-"], &input);
     assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("PRM on cpu (f32)"), "{}", stderr(&out));
     let lines = lines(&out);
     let want: Vec<f64> =
         case["step_scores"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
@@ -226,4 +228,27 @@ fn prm_score_reads_ids_and_text_and_reports_bad_lines() {
     assert_eq!(lines[1]["id"], "text");
     assert_eq!(lines[1]["step_scores"].as_array().unwrap().len(), 2);
     assert!(lines[2]["error"].as_str().unwrap().contains("either"), "{}", lines[2]);
+}
+
+#[test]
+fn prm_score_says_which_device_it_runs_on_or_why_not() {
+    let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../verifiers/prm/fixtures/qwen2_prm");
+    let model = model.to_str().unwrap();
+    let input = json!({"id": 1, "input_ids": [5, 6, 3], "step_token_id": 3}).to_string();
+    let out = gavel(&["prm", "score", "--model", model, "--device", "gpu", "--input", "-"], "");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("unknown device \"gpu\" (auto, cpu, cuda)"), "{}", stderr(&out));
+    // `cuda` runs on a GPU or fails saying why; `auto` always runs, and says where.
+    let out =
+        gavel(&["prm", "score", "--model", model, "--device", "cuda", "--input", "-"], &input);
+    if out.status.success() {
+        assert!(stderr(&out).contains("PRM on cuda: "), "{}", stderr(&out));
+    } else {
+        assert!(stderr(&out).contains("cuda: "), "{}", stderr(&out));
+    }
+    let out = gavel(&["prm", "score", "--model", model, "--input", "-"], &input);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("PRM on "), "{}", stderr(&out));
+    assert_eq!(lines(&out)[0]["step_scores"].as_array().unwrap().len(), 1);
 }

@@ -5,7 +5,11 @@
 //! kind = "prm"
 //! model = "models/tiny-prm"      # relative to the policy file
 //! separator = "\n\n"             # how the completion splits into steps (Qwen2.5-Math-PRM's)
+//! steps_end = "<answer>"         # optional: the steps stop here (an answer block is no step)
 //! ```
+//!
+//! Where the model runs is chosen when the policy loads (`GAVEL_PRM_DEVICE`, by default the GPU
+//! when there is one), and the batch of a policy call is scored in one go.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -27,12 +31,13 @@ pub fn register(kinds: &mut SourceKinds) {
 struct PrmSource {
     prm: Arc<Prm>,
     separator: String,
+    steps_end: Option<String>,
     label: String,
 }
 
 impl PrmSource {
     fn build(spec: &SourceSpec) -> Result<Arc<dyn Source>, String> {
-        spec.refuse_unknown_keys(&["model", "separator"])?;
+        spec.refuse_unknown_keys(&["model", "separator", "steps_end"])?;
         let Some(model) = spec.string("model")? else {
             return Err("a prm source needs `model` (a checkpoint directory)".into());
         };
@@ -42,15 +47,22 @@ impl PrmSource {
             Some("") => return Err("`separator` must be a non-empty string".into()),
             Some(s) => s.to_owned(),
         };
+        let steps_end = match spec.string("steps_end")? {
+            Some("") => return Err("`steps_end` must be a non-empty string".into()),
+            other => other.map(str::to_owned),
+        };
         let prm = Prm::load(&model).map_err(|e| format!("{}: {e}", model.display()))?;
         let label = format!("prm {}", display_name(&model));
-        Ok(Arc::new(Self { prm: Arc::new(prm), separator, label }))
+        Ok(Arc::new(Self { prm: Arc::new(prm), separator, steps_end, label }))
     }
 
     /// A sample's ids and step token, or the outcome that stands for its score.
     fn encode(&self, sample: &Sample) -> Result<(Vec<u32>, u32), Outcome> {
-        let steps: Vec<String> = sample
-            .completion
+        let text = match &self.steps_end {
+            Some(end) => sample.completion.split(end.as_str()).next().unwrap_or_default(),
+            None => &sample.completion,
+        };
+        let steps: Vec<String> = text
             .split(self.separator.as_str())
             .map(str::trim)
             .filter(|s| !s.is_empty())
