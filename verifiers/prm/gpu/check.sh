@@ -4,7 +4,8 @@
 #   verifiers/prm/gpu/check.sh [all|parity|bench] [PRM_GPU_CHECK_BINARY] [OUT_DIR]
 #
 # 1. parity: every fixture family on CUDA against the CPU path and transformers' f32 outputs
-#    (bf16 tolerance 2e-2 on probabilities), a packed batch against each sequence alone;
+#    (bf16 tolerance 2e-2 on probabilities), a packed batch against each sequence alone; then
+#    again with attention forced through query chunks and one wave per chunk;
 # 2. benchmark: a random Qwen2-1.5B-shaped PRM scored by transformers and by gavel on the same
 #    GPU and inputs, tokens/s and the ratio (bench.py).
 # Without a binary it builds one (needs cargo); a machine without Rust gets one built elsewhere:
@@ -33,6 +34,9 @@ status=0
 if [ "$what" != bench ]; then
     echo "== parity (fixtures: CUDA vs CPU vs transformers f32)"
     "$bin" parity "$root/verifiers/prm/fixtures" | tee "$out/parity.jsonl" || status=1
+    echo "== parity again with attention cut into 3-row chunks, each in a wave of its own"
+    GAVEL_PRM_ATTENTION_CHUNK=3 GAVEL_PRM_SCORE_ELEMENTS=1 "$bin" parity "$root/verifiers/prm/fixtures" \
+        | tee "$out/parity-tiled.jsonl" || status=1
 fi
 if [ "$what" != parity ]; then
     echo "== benchmark (random Qwen2-1.5B-shaped PRM: transformers vs gavel, same GPU and inputs)"

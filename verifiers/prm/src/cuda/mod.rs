@@ -36,8 +36,32 @@ const MAX_BATCH_TOKENS: usize = 16_384;
 const MAX_SCORE_ELEMENTS: usize = 64 << 20;
 /// Query rows per attention chunk: a chunk's scores stop at its last query, so cutting a
 /// sequence skips most of the masked upper triangle (and its memory traffic), at the cost of
-/// more, smaller GEMMs. `GAVEL_PRM_ATTENTION_CHUNK` overrides it (0: whole sequences).
+/// more, smaller GEMMs.
 const ATTENTION_CHUNK: usize = 256;
+
+/// How attention is cut: query rows per chunk (0: whole sequences) and score elements per
+/// wave. `GAVEL_PRM_ATTENTION_CHUNK` and `GAVEL_PRM_SCORE_ELEMENTS` override the defaults, so
+/// the GPU check can force every path on the small fixtures.
+#[derive(Debug, Clone, Copy)]
+struct Tiling {
+    chunk: usize,
+    cap: usize,
+}
+
+impl Tiling {
+    fn from_env() -> Result<Self, PrmError> {
+        let read = |name: &str, default: usize| match std::env::var(name) {
+            Ok(v) => {
+                v.parse().map_err(|_| PrmError::Config(format!("{name}: {v:?} is not a number")))
+            }
+            Err(_) => Ok(default),
+        };
+        Ok(Self {
+            chunk: read("GAVEL_PRM_ATTENTION_CHUNK", ATTENTION_CHUNK)?,
+            cap: read("GAVEL_PRM_SCORE_ELEMENTS", MAX_SCORE_ELEMENTS)?.max(1),
+        })
+    }
+}
 
 fn gpu_err(what: &str, e: impl std::fmt::Display) -> PrmError {
     PrmError::Device(format!("{what}: {e}"))
@@ -70,7 +94,7 @@ fn libraries_present() -> Result<(), PrmError> {
 /// A PRM on the GPU. Calls are serialised: one stream, one set of buffers.
 pub(crate) struct CudaModel {
     config: ModelConfig,
-    chunk: usize,
+    tiling: Tiling,
     device: String,
     head: HeadKind,
     gpu: Mutex<Gpu>,
@@ -224,15 +248,9 @@ impl CudaModel {
             stream,
             ctx,
         };
-        let chunk = match std::env::var("GAVEL_PRM_ATTENTION_CHUNK") {
-            Ok(v) => v.parse().map_err(|_| {
-                PrmError::Config(format!("GAVEL_PRM_ATTENTION_CHUNK: {v:?} is not a number"))
-            })?,
-            Err(_) => ATTENTION_CHUNK,
-        };
         Ok(Self {
             config,
-            chunk,
+            tiling: Tiling::from_env()?,
             device: format!("{name} (sm_{major}{minor})"),
             head: kind,
             gpu: Mutex::new(gpu),
@@ -258,7 +276,7 @@ impl CudaModel {
         let mut gpu = self.gpu.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = Vec::with_capacity(seqs.len());
         for batch in batches(seqs) {
-            let logits = gpu.forward(&self.config, self.chunk, batch)?;
+            let logits = gpu.forward(&self.config, self.tiling, batch)?;
             let n = gpu.head.outputs;
             let mut rows = logits.chunks_exact(n);
             for (_, positions) in batch {
@@ -346,18 +364,19 @@ impl Job {
     }
 }
 
-/// Cuts every sequence into query chunks of at most `chunk` rows (0: no limit) whose scores
-/// fit, then groups the chunks into waves of at most [`MAX_SCORE_ELEMENTS`] score elements.
-fn attention_waves(lens: &[(usize, usize)], nh: usize, chunk: usize) -> Vec<Vec<Job>> {
+/// Cuts every sequence into query chunks of at most `tiling.chunk` rows (0: no limit) whose
+/// scores fit, then groups the chunks into waves of at most `tiling.cap` score elements (a
+/// one-row chunk of a very long sequence may exceed it alone, in a wave of its own).
+fn attention_waves(lens: &[(usize, usize)], nh: usize, tiling: Tiling) -> Vec<Vec<Job>> {
     let (mut waves, mut wave, mut used) = (Vec::new(), Vec::<Job>::new(), 0usize);
     for &(start, len) in lens {
-        let limit = if chunk == 0 { len } else { chunk };
-        let chunk = (MAX_SCORE_ELEMENTS / (nh * len)).clamp(1, len).min(limit);
+        let limit = if tiling.chunk == 0 { len } else { tiling.chunk };
+        let chunk = (tiling.cap / (nh * len)).clamp(1, len).min(limit);
         let mut q0 = 0;
         while q0 < len {
             let nq = chunk.min(len - q0);
             let size = nh * nq * (q0 + nq);
-            if used + size > MAX_SCORE_ELEMENTS && !wave.is_empty() {
+            if used + size > tiling.cap && !wave.is_empty() {
                 waves.push(std::mem::take(&mut wave));
                 used = 0;
             }
@@ -516,7 +535,7 @@ impl Gpu {
     fn forward(
         &mut self,
         c: &ModelConfig,
-        chunk: usize,
+        tiling: Tiling,
         seqs: &[(&[u32], Vec<usize>)],
     ) -> Result<Vec<f32>, PrmError> {
         self.ctx.bind_to_thread().map_err(|e| gpu_err("binding the CUDA context", e))?;
@@ -548,7 +567,7 @@ impl Gpu {
         let attn = self.alloc::<u16>(t * nh * d)?;
         let gate_up = self.alloc::<u16>(t * 2 * inter)?;
         let act = self.alloc::<u16>(t * inter)?;
-        let waves = attention_waves(&lens, nh, chunk);
+        let waves = attention_waves(&lens, nh, tiling);
         let wave_size = waves
             .iter()
             .map(|w| w.iter().map(|j| nh * j.nq * j.keys()).sum::<usize>())
@@ -824,7 +843,7 @@ mod tests {
         let nh = 12;
         let lens = [(0, 10), (10, 3000), (3010, 1), (3011, 40_000)];
         for chunk in [0, 256, 7] {
-            let waves = attention_waves(&lens, nh, chunk);
+            let waves = attention_waves(&lens, nh, Tiling { chunk, cap: MAX_SCORE_ELEMENTS });
             for wave in &waves {
                 let used: usize = wave.iter().map(|j| nh * j.nq * j.keys()).sum();
                 assert!(used <= MAX_SCORE_ELEMENTS, "{used}");
@@ -851,6 +870,13 @@ mod tests {
                 assert_eq!(next, len, "chunk {chunk}");
             }
         }
+    }
+
+    #[test]
+    fn a_tiny_cap_puts_every_chunk_in_a_wave_of_its_own() {
+        let waves = attention_waves(&[(0, 10), (10, 5)], 4, Tiling { chunk: 3, cap: 1 });
+        assert_eq!(waves.len(), 10 + 5);
+        assert!(waves.iter().all(|w| w.len() == 1 && w[0].s_off == 0 && w[0].nq == 1));
     }
 
     #[test]
