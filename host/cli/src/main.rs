@@ -1,6 +1,7 @@
 //! `gavel`: score rollouts with sandboxed reward plugins.
 
 mod demo;
+mod plugin;
 mod plugins;
 mod policy;
 mod prm;
@@ -33,6 +34,9 @@ enum Command {
     },
     /// List the bundled plugins.
     Plugins,
+    /// Write, build and test a plugin of your own.
+    #[command(subcommand)]
+    Plugin(plugin::Command),
     /// Print what a plugin says about itself and what it imports.
     Inspect {
         /// A bundled plugin's name or a `.wasm` component file.
@@ -68,6 +72,7 @@ fn main() -> std::process::ExitCode {
         Command::Check { policy } => policy::check(&policy),
         Command::Serve(args) => serve::run(args),
         Command::Plugins => plugins::list(),
+        Command::Plugin(command) => plugin::run(command),
         Command::Inspect { plugin } => plugins::inspect(&plugin),
         Command::Demo => demo::run(),
         Command::Prm(command) => prm::run(command),
