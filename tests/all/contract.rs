@@ -136,3 +136,78 @@ fn the_plugin_template_builds_loads_and_scores() {
         Some(0.0)
     );
 }
+
+/// An operator's pin: the plugin loads only when its bytes are the ones reviewed, and a pin
+/// that is not a sha256 is an error of its own.
+#[test]
+fn a_pinned_plugin_loads_only_with_its_own_hash() {
+    let (host, _cache) = host();
+    let path = guest("trivial");
+    let hash = gavel_host::sha256_hex(&std::fs::read(path).unwrap());
+    let pinned =
+        |pin: &str| host.load_pinned(PluginSource::file(path), WasmLimits::default(), Some(pin));
+    assert_eq!(pinned(&hash).unwrap().info().name, "trivial");
+    assert!(pinned(&hash.to_uppercase()).is_ok(), "hex case does not matter");
+    let wrong = if hash.starts_with('0') { "1".repeat(64) } else { "0".repeat(64) };
+    let err = pinned(&wrong).unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, LoadError::PinMismatch { .. }), "{message}");
+    assert!(message.contains(&hash) && message.contains(&wrong), "{message}");
+    assert!(message.contains("not the bytes that were reviewed"), "{message}");
+    let err = pinned("abc").unwrap_err();
+    assert!(matches!(err, LoadError::BadPin { .. }), "{err}");
+    assert!(err.to_string().contains("is not a sha256 (64 hex digits)"), "{err}");
+}
+
+/// A 100 MB blob is refused from its size alone: not read, not compiled.
+#[test]
+fn a_100_mb_blob_is_refused_before_it_is_read() {
+    let (host, _cache) = host();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("blob.wasm");
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(100 << 20).unwrap();
+    let started = std::time::Instant::now();
+    let err = host.load(PluginSource::file(&path), WasmLimits::default()).unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    assert!(matches!(err, LoadError::TooLarge { bytes: 104_857_600, .. }), "{err}");
+    assert!(err.to_string().contains("more than the 67108864 bytes a plugin may be"), "{err}");
+    let bytes = PluginSource::bytes("blob", vec![0u8; (64 << 20) + 1]);
+    assert!(matches!(host.load(bytes, WasmLimits::default()), Err(LoadError::TooLarge { .. })));
+}
+
+/// A component that is not a gavel plugin, and a plugin of a contract version this host does
+/// not know, are refused saying what the host supports and what the component exports.
+#[test]
+fn components_without_a_supported_contract_are_refused_naming_versions() {
+    let (host, _cache) = host();
+    let err =
+        host.load(PluginSource::file(guest("not-a-plugin")), WasmLimits::default()).unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, LoadError::UnsupportedVersion { .. }), "{message}");
+    assert!(message.contains("supports gavel:reward/plugin@0.1.0"), "{message}");
+    let err =
+        host.load(PluginSource::file(guest("future-contract")), WasmLimits::default()).unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, LoadError::UnsupportedVersion { .. }), "{message}");
+    assert!(message.contains("gavel:reward/plugin@9.0.0"), "{message}");
+}
+
+/// A policy pins a third party's plugin with `sha256`; the wrong bytes never load.
+#[test]
+fn a_policy_pins_a_plugin_by_hash() {
+    let (host, _cache) = host();
+    let path = guest("trivial");
+    let hash = gavel_host::sha256_hex(&std::fs::read(path).unwrap());
+    let kinds = gavel_policy::SourceKinds::standard(host);
+    let policy = |pin: &str| {
+        let text = format!(
+            "version = 1\nreward = \"len\"\n[sources.len]\nkind = \"wasm\"\nplugin = {path:?}\nsha256 = {pin:?}\n"
+        );
+        gavel_policy::Policy::parse(&text, "pinned.toml", std::path::Path::new("/"), &kinds)
+    };
+    assert!(policy(&hash).is_ok());
+    let Err(err) = policy(&"0".repeat(64)) else { panic!("the wrong pin loaded") };
+    let err = err.to_string();
+    assert!(err.contains("pinned to 0000") && err.contains(&hash), "{err}");
+}

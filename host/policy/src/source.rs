@@ -131,7 +131,7 @@ pub struct WasmSource {
 
 impl WasmSource {
     fn build(host: &Host, spec: &SourceSpec) -> Result<Arc<dyn Source>, String> {
-        spec.refuse_unknown_keys(&["plugin", "config", "limits", "output"])?;
+        spec.refuse_unknown_keys(&["plugin", "sha256", "config", "limits", "output"])?;
         let Some(name) = spec.string("plugin")? else {
             return Err("a wasm source needs `plugin` (a bundled name or a .wasm path)".into());
         };
@@ -171,7 +171,8 @@ impl WasmSource {
                 ));
             }
         };
-        let plugin = host.load(source, limits).map_err(|e| e.to_string())?;
+        let pin = spec.string("sha256")?;
+        let plugin = host.load_pinned(source, limits, pin).map_err(|e| e.to_string())?;
         host.check_config(&plugin, &config).map_err(|e| e.to_string())?;
         let label = format!("wasm plugin {} {}", plugin.info().name, plugin.info().version);
         Ok(Arc::new(Self { host: host.clone(), plugin, config, output, label }))

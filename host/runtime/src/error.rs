@@ -14,6 +14,37 @@ pub enum LoadError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The component is larger than a plugin may be; it was neither read whole nor compiled.
+    #[error("plugin {plugin} is {bytes} bytes, more than the {limit} bytes a plugin may be")]
+    TooLarge {
+        /// The plugin's name.
+        plugin: String,
+        /// Its size.
+        bytes: u64,
+        /// The largest size the host loads.
+        limit: u64,
+    },
+    /// The operator pinned the plugin to a hash and its bytes have another one.
+    #[error(
+        "plugin {plugin} has sha256 {found}, but it is pinned to {expected}: \
+         these are not the bytes that were reviewed"
+    )]
+    PinMismatch {
+        /// The plugin's name.
+        plugin: String,
+        /// The pinned hash.
+        expected: String,
+        /// The hash of the bytes found.
+        found: String,
+    },
+    /// A pin that is not a sha256 in hex.
+    #[error("plugin {plugin}: the pin {pin:?} is not a sha256 (64 hex digits)")]
+    BadPin {
+        /// The plugin's name.
+        plugin: String,
+        /// The pin as given.
+        pin: String,
+    },
     /// The bytes are not a WebAssembly component (a core module, or not wasm at all).
     #[error("plugin {plugin} is not a WebAssembly component: {reason}")]
     NotAComponent {

@@ -103,14 +103,49 @@ impl Host {
     /// sandbox, links it against the contract version it exports and asks it to describe
     /// itself.
     pub fn load(&self, source: PluginSource, limits: WasmLimits) -> Result<Arc<Plugin>, LoadError> {
+        self.load_pinned(source, limits, None)
+    }
+
+    /// [`Host::load`], refusing the plugin unless its bytes hash to `sha256` (hex) when a pin
+    /// is given: how an operator runs exactly the plugin that was reviewed.
+    pub fn load_pinned(
+        &self,
+        source: PluginSource,
+        limits: WasmLimits,
+        sha256: Option<&str>,
+    ) -> Result<Arc<Plugin>, LoadError> {
         let label = source.label();
         limits.validate().map_err(|source| LoadError::Limits { plugin: label.clone(), source })?;
+        let too_large = |bytes: u64| LoadError::TooLarge {
+            plugin: label.clone(),
+            bytes,
+            limit: MAX_COMPONENT_BYTES,
+        };
         let wasm = match source {
             PluginSource::Bytes { wasm, .. } => wasm,
             PluginSource::File(path) => {
+                let size = std::fs::metadata(&path)
+                    .map_err(|source| LoadError::Read { path: path.clone(), source })?
+                    .len();
+                if size > MAX_COMPONENT_BYTES {
+                    return Err(too_large(size));
+                }
                 std::fs::read(&path).map_err(|source| LoadError::Read { path, source })?.into()
             }
         };
+        if wasm.len() as u64 > MAX_COMPONENT_BYTES {
+            return Err(too_large(wasm.len() as u64));
+        }
+        if let Some(pin) = sha256 {
+            let pin = pin.trim().to_ascii_lowercase();
+            if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(LoadError::BadPin { plugin: label, pin });
+            }
+            let found = sha256_hex(&wasm);
+            if found != pin {
+                return Err(LoadError::PinMismatch { plugin: label, expected: pin, found });
+            }
+        }
         check_component_header(&label, &wasm)?;
         let component = self.compile(&label, &wasm)?;
         let engine = &self.inner.engine;
@@ -265,6 +300,15 @@ fn config_text(config: &serde_json::Value) -> Result<String, HostError> {
 }
 
 /// Refuses core modules and non-wasm bytes with a message saying what they are.
+/// The largest component the host loads (64 MiB): a bigger file is refused before it is read,
+/// so a stray blob costs neither memory nor compile time.
+pub const MAX_COMPONENT_BYTES: u64 = 64 << 20;
+
+/// The sha256 of `bytes` in lowercase hex: what an operator pins a plugin to.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    cache::hex(&Sha256::digest(bytes))
+}
+
 fn check_component_header(label: &str, wasm: &[u8]) -> Result<(), LoadError> {
     let not = |reason: &str| {
         Err(LoadError::NotAComponent { plugin: label.to_owned(), reason: reason.to_owned() })

@@ -34,7 +34,7 @@ mod state;
 mod versions;
 
 pub use error::{HostError, LoadError};
-pub use host::{Host, HostConfig};
+pub use host::{Host, HostConfig, MAX_COMPONENT_BYTES, sha256_hex};
 pub use info::PluginInfo;
 pub use plugin::{Plugin, PluginSource};
 

@@ -65,8 +65,10 @@ pub fn run(command: Command) -> anyhow::Result<()> {
                     format!("{} was built but gavel does not load it", wasm.display())
                 })?;
             let info = plugin.info();
+            let bytes = std::fs::read(&wasm)?;
             println!("{}", wasm.display());
             eprintln!("plugin {} {}: {}", info.name, info.version, info.description);
+            eprintln!("pin it in a policy: sha256 = \"{}\"", gavel_host::sha256_hex(&bytes));
             Ok(())
         }
         Command::Test { plugin, input, config } => test(&plugin, &input, &config),
