@@ -211,3 +211,44 @@ fn a_policy_pins_a_plugin_by_hash() {
     let err = err.to_string();
     assert!(err.contains("pinned to 0000") && err.contains(&hash), "{err}");
 }
+
+/// Contract versions side by side (the Zed pattern): a 0.1.0 plugin and a 0.2.0 plugin in one
+/// policy, each linked with its own bindings, their outcomes converted to the same types.
+#[test]
+fn a_v0_1_0_and_a_v0_2_0_plugin_score_in_one_policy() {
+    let (host, _cache) = host();
+    let old = load(&host, "trivial", WasmLimits::default());
+    let new = load(&host, "contract-v0-2-0", WasmLimits::default());
+    assert_eq!(
+        (old.info().api_version.as_str(), new.info().api_version.as_str()),
+        ("0.1.0", "0.2.0")
+    );
+    assert!(old.info().capabilities.is_empty() && new.info().capabilities.is_empty());
+    let text = format!(
+        "version = 1\nreward = \"length + words\"\n\
+         [sources.length]\nkind = \"wasm\"\nplugin = {:?}\n\
+         [sources.words]\nkind = \"wasm\"\nplugin = {:?}\n",
+        guest("trivial"),
+        guest("contract-v0-2-0"),
+    );
+    let kinds = gavel_policy::SourceKinds::standard(host);
+    let Ok(policy) =
+        gavel_policy::Policy::parse(&text, "mixed.toml", std::path::Path::new("/"), &kinds)
+    else {
+        panic!("the mixed policy does not load")
+    };
+    let samples = vec![Sample::new("a", "two words"), Sample::new("b", "one")];
+    let scored = tokio::runtime::Runtime::new().unwrap().block_on(policy.score(&samples, 0.0));
+    let rewards: Vec<_> = scored.iter().map(|s| s.outcome.reward()).collect();
+    assert_eq!(rewards, [Some(9.0 + 2.0), Some(3.0 + 1.0)]);
+}
+
+/// A plugin asking for a capability the host does not grant is refused at load, by name.
+#[test]
+fn a_plugin_requesting_an_ungranted_capability_is_refused() {
+    let (host, _cache) = host();
+    let err =
+        host.load(PluginSource::file(guest("wants-clock")), WasmLimits::default()).unwrap_err();
+    assert!(matches!(err, LoadError::CapabilityNotGranted { .. }), "{err}");
+    assert!(err.to_string().contains("requests `clock`, which this host does not grant"), "{err}");
+}

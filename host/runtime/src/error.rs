@@ -94,6 +94,18 @@ pub enum LoadError {
         /// wasmtime's message.
         message: String,
     },
+    /// The plugin requests capabilities the host does not grant.
+    #[error(
+        "plugin {plugin} requests {}, which this host does not grant \
+         (plugins get pure computation only: no clock, randomness, files or network)",
+        quoted(.requested)
+    )]
+    CapabilityNotGranted {
+        /// The plugin's name.
+        plugin: String,
+        /// What it asked for.
+        requested: Vec<String>,
+    },
     /// `describe` failed.
     #[error("plugin {plugin} failed to describe itself: {message}")]
     Describe {

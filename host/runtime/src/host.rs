@@ -170,6 +170,12 @@ impl Host {
         let info = pre
             .describe(&mut new_store(engine, &limits, 1))
             .map_err(|e| LoadError::Describe { plugin: label, message: format!("{e:#}") })?;
+        if !info.capabilities.is_empty() {
+            return Err(LoadError::CapabilityNotGranted {
+                plugin: info.name,
+                requested: info.capabilities,
+            });
+        }
         let digest = cache::hex(&Sha256::digest(&wasm));
         Ok(Arc::new(Plugin { info, pre, limits, imports, digest }))
     }

@@ -16,4 +16,6 @@ pub struct PluginInfo {
     pub reference_schema: String,
     /// The `gavel:reward` contract version it exports.
     pub api_version: String,
+    /// Capabilities it requests beyond pure computation (contract 0.2.0; none before).
+    pub capabilities: Vec<String>,
 }

@@ -12,9 +12,10 @@ use crate::info::PluginInfo;
 use crate::state::HostState;
 
 mod since_v0_1_0;
+mod since_v0_2_0;
 
 /// The contract versions this host runs, as `gavel:reward/plugin@<version>` export names.
-pub(crate) const SUPPORTED: &[&str] = &[since_v0_1_0::EXPORT];
+pub(crate) const SUPPORTED: &[&str] = &[since_v0_1_0::EXPORT, since_v0_2_0::EXPORT];
 
 /// A sample as the host hands it to any contract version.
 pub(crate) struct WireSample<'a> {
@@ -28,6 +29,7 @@ pub(crate) struct WireSample<'a> {
 /// A plugin linked and type-checked once, ready to instantiate per call.
 pub(crate) enum PluginPre {
     V0_1_0(since_v0_1_0::RewardPluginPre<HostState>),
+    V0_2_0(since_v0_2_0::RewardPluginPre<HostState>),
 }
 
 impl PluginPre {
@@ -38,6 +40,14 @@ impl PluginPre {
         component: &Component,
         exports: &[String],
     ) -> Option<wasmtime::Result<Self>> {
+        // The newest version a component exports wins.
+        if exports.iter().any(|e| e == since_v0_2_0::EXPORT) {
+            let pre = linker
+                .instantiate_pre(component)
+                .and_then(since_v0_2_0::RewardPluginPre::new)
+                .map(Self::V0_2_0);
+            return Some(pre);
+        }
         if exports.iter().any(|e| e == since_v0_1_0::EXPORT) {
             let pre = linker
                 .instantiate_pre(component)
@@ -52,6 +62,7 @@ impl PluginPre {
     pub(crate) fn describe(&self, store: &mut Store<HostState>) -> wasmtime::Result<PluginInfo> {
         match self {
             Self::V0_1_0(pre) => since_v0_1_0::describe(pre, store),
+            Self::V0_2_0(pre) => since_v0_2_0::describe(pre, store),
         }
     }
 
@@ -65,6 +76,7 @@ impl PluginPre {
     ) -> wasmtime::Result<Result<Vec<gavel_core::Outcome>, String>> {
         match self {
             Self::V0_1_0(pre) => since_v0_1_0::score(pre, store, config, samples),
+            Self::V0_2_0(pre) => since_v0_2_0::score(pre, store, config, samples),
         }
     }
 }

@@ -31,6 +31,7 @@ pub(crate) fn describe(
         config_schema: info.config_schema,
         reference_schema: info.reference_schema,
         api_version: VERSION.to_owned(),
+        capabilities: Vec::new(),
     })
 }
 
