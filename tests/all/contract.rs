@@ -93,7 +93,7 @@ fn describe_reports_the_contract_version() {
     let (host, _cache) = host();
     let plugin = load(&host, "trivial", WasmLimits::default());
     assert_eq!(plugin.info().name, "trivial");
-    assert_eq!(plugin.info().api_version, "0.1.0");
+    assert_eq!(plugin.info().api_version, "0.2.0");
     assert_eq!(plugin.digest().len(), 64);
 }
 
@@ -217,8 +217,8 @@ fn a_policy_pins_a_plugin_by_hash() {
 #[test]
 fn a_v0_1_0_and_a_v0_2_0_plugin_score_in_one_policy() {
     let (host, _cache) = host();
-    let old = load(&host, "trivial", WasmLimits::default());
-    let new = load(&host, "contract-v0-2-0", WasmLimits::default());
+    let old = load(&host, "contract-v0-1-0", WasmLimits::default());
+    let new = load(&host, "trivial", WasmLimits::default());
     assert_eq!(
         (old.info().api_version.as_str(), new.info().api_version.as_str()),
         ("0.1.0", "0.2.0")
@@ -229,7 +229,7 @@ fn a_v0_1_0_and_a_v0_2_0_plugin_score_in_one_policy() {
          [sources.length]\nkind = \"wasm\"\nplugin = {:?}\n\
          [sources.words]\nkind = \"wasm\"\nplugin = {:?}\n",
         guest("trivial"),
-        guest("contract-v0-2-0"),
+        guest("contract-v0-1-0"),
     );
     let kinds = gavel_policy::SourceKinds::standard(host);
     let Ok(policy) =

@@ -127,7 +127,7 @@ fn plugins_inspect_and_demo() {
     assert!(out.status.success(), "{}", stderr(&out));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["name"], "exact");
-    assert_eq!(report["api_version"], "0.1.0");
+    assert_eq!(report["api_version"], "0.2.0");
     assert!(
         report["imports"]
             .as_array()

@@ -46,7 +46,7 @@ pub use sample::Sample;
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/since_v0_1_0",
+        path: "../../wit/since_v0_2_0",
         world: "reward-plugin",
         pub_export_macro: true,
         export_macro_name: "__export_reward_plugin",
@@ -76,6 +76,7 @@ pub struct Info {
     pub description: &'static str,
     pub config_schema: &'static str,
     pub reference_schema: &'static str,
+    pub capabilities: &'static [&'static str],
 }
 
 impl From<Info> for bindings::exports::gavel::reward::plugin::PluginInfo {
@@ -86,6 +87,7 @@ impl From<Info> for bindings::exports::gavel::reward::plugin::PluginInfo {
             description: info.description.to_owned(),
             config_schema: info.config_schema.to_owned(),
             reference_schema: info.reference_schema.to_owned(),
+            capabilities: info.capabilities.iter().map(|c| (*c).to_owned()).collect(),
         }
     }
 }
@@ -157,6 +159,7 @@ macro_rules! export {
                         description: env!("CARGO_PKG_DESCRIPTION"),
                         config_schema: "{}",
                         reference_schema: "{}",
+                        capabilities: &[],
                     };
                     $( info.$key = $value; )*
                     info.into()

@@ -13,7 +13,7 @@ const SDK_FILES: [(&str, &str); 3] = [
     ("gavel/sdk/src/sample.rs", include_str!("../../../../plugins/sdk/src/sample.rs")),
 ];
 const WIT: (&str, &str) =
-    ("wit/since_v0_1_0/reward.wit", include_str!("../../../../wit/since_v0_1_0/reward.wit"));
+    ("wit/since_v0_2_0/reward.wit", include_str!("../../../../wit/since_v0_2_0/reward.wit"));
 
 /// A plugin name: lowercase ASCII letters, digits, `-` and `_`, starting with a letter.
 pub fn check_name(name: &str) -> anyhow::Result<()> {

@@ -17,6 +17,7 @@ impl Guest for WrongCount {
             description: "returns no outcomes".into(),
             config_schema: "{}".into(),
             reference_schema: "{}".into(),
+            capabilities: Vec::new(),
         }
     }
 

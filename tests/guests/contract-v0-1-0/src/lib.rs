@@ -1,6 +1,6 @@
-//! A plugin of contract 0.2.0, written against the WIT with plain wit-bindgen: the reward is
-//! the completion's word count. The compatibility test puts it in one policy beside 0.1.0
-//! plugins. Only the wasm build exports the contract.
+//! A plugin of contract 0.1.0, as built before 0.2.0 existed (plain wit-bindgen against
+//! `wit/since_v0_1_0`): the reward is the completion's word count. The compatibility test puts
+//! it in one policy beside 0.2.0 plugins. Only the wasm build exports the contract.
 
 /// The reward, natively testable.
 pub fn words(completion: &str) -> f64 {
@@ -9,7 +9,7 @@ pub fn words(completion: &str) -> f64 {
 
 #[cfg(target_arch = "wasm32")]
 mod plugin {
-    wit_bindgen::generate!({ world: "reward-plugin", path: "../../../wit/since_v0_2_0" });
+    wit_bindgen::generate!({ world: "reward-plugin", path: "../../../wit/since_v0_1_0" });
 
     use exports::gavel::reward::plugin::{Guest, Outcome, PluginInfo, Sample};
     use gavel::reward::types::Score;
@@ -21,10 +21,9 @@ mod plugin {
             PluginInfo {
                 name: "words".into(),
                 version: "0.1.0".into(),
-                description: "The completion's word count (a contract-0.2.0 test plugin).".into(),
+                description: "The completion's word count (a contract-0.1.0 test plugin).".into(),
                 config_schema: "{}".into(),
                 reference_schema: "{}".into(),
-                capabilities: Vec::new(),
             }
         }
 
