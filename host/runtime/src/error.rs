@@ -7,12 +7,12 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The plugin file could not be read.
-    #[error("cannot read plugin {path}: {source}")]
+    #[error("cannot read plugin {path}: {error}")]
     Read {
         /// The file.
         path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (in the message, not a separate source: printed once).
+        error: std::io::Error,
     },
     /// The component is larger than a plugin may be; it was neither read whole nor compiled.
     #[error("plugin {plugin} is {bytes} bytes, more than the {limit} bytes a plugin may be")]
@@ -115,12 +115,12 @@ pub enum LoadError {
         message: String,
     },
     /// The plugin's limits are not enforceable.
-    #[error("plugin {plugin}: {source}")]
+    #[error("plugin {plugin}: {error}")]
     Limits {
         /// The plugin's name.
         plugin: String,
         /// The invalid limit.
-        source: gavel_sandbox::LimitError,
+        error: gavel_sandbox::LimitError,
     },
 }
 
@@ -131,12 +131,12 @@ pub enum HostError {
     #[error("cannot create the wasm engine: {0}")]
     Engine(String),
     /// The precompiled-component cache directory is unusable.
-    #[error("cache directory {path}: {source}")]
+    #[error("cache directory {path}: {error}")]
     Cache {
         /// The directory.
         path: PathBuf,
         /// The I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A plugin could not be loaded.
     #[error(transparent)]

@@ -83,7 +83,7 @@ impl Host {
         let cache = match config.cache_dir {
             Some(dir) => Some(
                 ComponentCache::new(&engine, dir.clone())
-                    .map_err(|source| HostError::Cache { path: dir, source })?,
+                    .map_err(|error| HostError::Cache { path: dir, error })?,
             ),
             None => None,
         };
@@ -115,7 +115,7 @@ impl Host {
         sha256: Option<&str>,
     ) -> Result<Arc<Plugin>, LoadError> {
         let label = source.label();
-        limits.validate().map_err(|source| LoadError::Limits { plugin: label.clone(), source })?;
+        limits.validate().map_err(|error| LoadError::Limits { plugin: label.clone(), error })?;
         let too_large = |bytes: u64| LoadError::TooLarge {
             plugin: label.clone(),
             bytes,
@@ -125,12 +125,12 @@ impl Host {
             PluginSource::Bytes { wasm, .. } => wasm,
             PluginSource::File(path) => {
                 let size = std::fs::metadata(&path)
-                    .map_err(|source| LoadError::Read { path: path.clone(), source })?
+                    .map_err(|error| LoadError::Read { path: path.clone(), error })?
                     .len();
                 if size > MAX_COMPONENT_BYTES {
                     return Err(too_large(size));
                 }
-                std::fs::read(&path).map_err(|source| LoadError::Read { path, source })?.into()
+                std::fs::read(&path).map_err(|error| LoadError::Read { path, error })?.into()
             }
         };
         if wasm.len() as u64 > MAX_COMPONENT_BYTES {
