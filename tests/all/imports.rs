@@ -79,3 +79,35 @@ fn only_std_interfaces_are_imported_by_bundled_plugins() {
         }
     }
 }
+
+/// The refusal comes from the component's bytes, before it is compiled: an untrusted
+/// component asking for too much costs no compilation (nothing reaches the compile cache).
+#[test]
+fn forbidden_imports_are_refused_before_compilation() {
+    let (host, cache) = host();
+    let files = |dir: &std::path::Path| walk(dir).len();
+    let before = files(cache.path());
+    assert!(matches!(
+        host.load(PluginSource::file(guest("clock")), WasmLimits::default()),
+        Err(LoadError::ForbiddenImport { .. })
+    ));
+    assert_eq!(files(cache.path()), before, "the refused component was compiled");
+    load(&host, "trivial", WasmLimits::default());
+    assert!(
+        files(cache.path()) > before,
+        "a loaded component is cached (the check above means something)"
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

@@ -147,6 +147,9 @@ impl Host {
             }
         }
         check_component_header(&label, &wasm)?;
+        if let Some(declared) = linker::declared_imports(&wasm) {
+            linker::check_imports(&label, &declared)?;
+        }
         let component = self.compile(&label, &wasm)?;
         let engine = &self.inner.engine;
 

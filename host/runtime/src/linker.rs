@@ -70,6 +70,27 @@ pub(crate) fn new_linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>>
     Ok(linker)
 }
 
+/// The imports a component's bytes declare at its top level, read without compiling it, so an
+/// untrusted component asking for too much is refused before it costs a compilation. `None`
+/// when the bytes do not parse (compilation then reports why).
+pub(crate) fn declared_imports(wasm: &[u8]) -> Option<Vec<String>> {
+    use wasmparser::{Parser, Payload};
+    let (mut names, mut depth) = (Vec::new(), 0usize);
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload.ok()? {
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            Payload::ComponentImportSection(section) if depth == 0 => {
+                for import in section {
+                    names.push(import.ok()?.name.name.to_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(names)
+}
+
 /// The component's imports, by name.
 pub(crate) fn imports(engine: &Engine, component: &Component) -> Vec<String> {
     component.component_type().imports(engine).map(|(name, _)| name.to_owned()).collect()
