@@ -11,6 +11,51 @@ use wasmtime::component::{Component, Linker};
 use crate::info::PluginInfo;
 use crate::state::HostState;
 
+/// The `score` export and the outcome conversion, the same for every version whose `sample`
+/// and `outcome` types have not changed (0.1.0 and 0.2.0): expanded inside a version module,
+/// where `wit` and `RewardPluginPre` name that version's bindings.
+macro_rules! score_and_convert {
+    () => {
+        use super::WireSample;
+
+        pub(crate) fn score(
+            pre: &RewardPluginPre<HostState>,
+            store: &mut Store<HostState>,
+            config: &str,
+            samples: Vec<WireSample<'_>>,
+        ) -> wasmtime::Result<Result<Vec<gavel_core::Outcome>, String>> {
+            let samples: Vec<wit::Sample> = samples
+                .into_iter()
+                .map(|s| wit::Sample {
+                    prompt: s.prompt.to_owned(),
+                    completion: s.completion.to_owned(),
+                    reference: s.reference.to_owned(),
+                    task: s.task.map(str::to_owned),
+                    group: s.group.map(str::to_owned),
+                })
+                .collect();
+            let plugin = pre.instantiate(&mut *store)?;
+            let result = plugin.gavel_reward_plugin().call_score(&mut *store, config, &samples)?;
+            Ok(result.map(|outcomes| outcomes.into_iter().map(into_core).collect()))
+        }
+
+        fn into_core(outcome: wit::Outcome) -> gavel_core::Outcome {
+            match outcome {
+                wit::Outcome::Scored(score) => gavel_core::Outcome::Scored(gavel_core::Score {
+                    value: score.value,
+                    components: score.components.into_iter().map(|c| (c.name, c.value)).collect(),
+                    explanation: score.explanation,
+                }),
+                wit::Outcome::NotApplicable(reason) => gavel_core::Outcome::NotApplicable {
+                    reason: (!reason.is_empty()).then_some(reason),
+                },
+                wit::Outcome::InvalidInput(message) => gavel_core::Outcome::Invalid { message },
+            }
+        }
+    };
+}
+use score_and_convert;
+
 mod since_v0_1_0;
 mod since_v0_2_0;
 
