@@ -287,13 +287,10 @@ fn score_on_gpu(
     let mut out: Vec<Option<Result<StepScores, PrmError>>> = Vec::with_capacity(inputs.len());
     let mut work: Vec<(&[u32], Vec<usize>)> = Vec::new();
     for (ids, step) in inputs {
-        let positions = model::step_positions(ids, *step);
-        let Some(&last) = positions.last() else {
+        let Some((ids, positions)) = model::scored_prefix(ids, *step) else {
             out.push(Some(Ok(StepScores::new(Vec::new()))));
             continue;
         };
-        // Tokens after the last step cannot change earlier positions (causal attention).
-        let ids = &ids[..last + 1];
         match model::check_ids(ids, gpu.config()) {
             Ok(()) => {
                 work.push((ids, positions));

@@ -184,12 +184,9 @@ impl Model {
 
     /// P(step good) at each position whose token is `step_token`, in order.
     pub fn step_scores(&self, ids: &[u32], step_token: u32) -> Result<Vec<f64>, PrmError> {
-        let positions = step_positions(ids, step_token);
-        if positions.is_empty() {
+        let Some((ids, positions)) = scored_prefix(ids, step_token) else {
             return Ok(Vec::new());
-        }
-        // Tokens after the last step cannot change earlier positions (causal attention).
-        let ids = &ids[..positions[positions.len() - 1] + 1];
+        };
         let hidden = self.forward(ids)?;
         let h = self.config.hidden_size;
         let rows: Vec<f32> =
@@ -267,9 +264,14 @@ pub(crate) fn check_ids(ids: &[u32], c: &ModelConfig) -> Result<(), PrmError> {
     Ok(())
 }
 
-/// The positions of `step_token` in `ids`.
-pub(crate) fn step_positions(ids: &[u32], step_token: u32) -> Vec<usize> {
-    ids.iter().enumerate().filter(|(_, t)| **t == step_token).map(|(i, _)| i).collect()
+/// The part of `ids` a forward pass needs, up to the last `step_token`, and the positions of
+/// the step tokens in it; `None` when there is no step. Tokens after the last step cannot
+/// change earlier positions (causal attention), so they are never computed.
+pub(crate) fn scored_prefix(ids: &[u32], step_token: u32) -> Option<(&[u32], Vec<usize>)> {
+    let positions: Vec<usize> =
+        ids.iter().enumerate().filter(|(_, t)| **t == step_token).map(|(i, _)| i).collect();
+    let last = *positions.last()?;
+    Some((&ids[..last + 1], positions))
 }
 
 /// Rows per parallel block: the rows split evenly over the pool, at least 16 to a block.
