@@ -8,21 +8,16 @@ Prints {"tokens_per_s", "threads", "scores"} as JSON.
 """
 
 import json
+import os
 import sys
 import time
 
 import torch
-from torch import nn
 from safetensors.torch import load_file
-from transformers import Qwen2Config, Qwen2Model
+from transformers import Qwen2Config
 
-
-class Prm(nn.Module):
-    def __init__(self, config):
-        super().__init__()
-        self.model = Qwen2Model(config)
-        h = config.hidden_size
-        self.score = nn.Sequential(nn.Linear(h, h), nn.ReLU(), nn.Linear(h, 2))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "verifiers", "prm", "fixtures"))
+from make_fixtures import QwenPrm as Prm  # noqa: E402  (Qwen2.5-Math-PRM's layout, defined once)
 
 
 def main():

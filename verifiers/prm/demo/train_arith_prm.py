@@ -24,13 +24,17 @@ import argparse
 import json
 import os
 import random
+import sys
 import time
 
 import torch
 from torch import nn
 from safetensors.torch import save_file
 from tokenizers import Tokenizer, models, pre_tokenizers
-from transformers import Qwen2Config, Qwen2Model
+from transformers import Qwen2Config
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+from make_fixtures import QwenPrm  # noqa: E402  (Qwen2.5-Math-PRM's layout, defined once)
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "arith-prm")
 STEP = "<extra_0>"
@@ -76,13 +80,7 @@ def tokenizer(rnd):
     return tok
 
 
-class Prm(nn.Module):
-    def __init__(self, config):
-        super().__init__()
-        self.model = Qwen2Model(config)
-        h = config.hidden_size
-        self.score = nn.Sequential(nn.Linear(h, h), nn.ReLU(), nn.Linear(h, 2))
-
+class Prm(QwenPrm):
     def forward(self, ids, mask):
         return self.score(self.model(input_ids=ids, attention_mask=mask).last_hidden_state)
 

@@ -16,21 +16,13 @@ import sys
 import time
 
 import torch
-from torch import nn
 from safetensors.torch import save_file
-from transformers import Qwen2Config, Qwen2Model
+from transformers import Qwen2Config
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+from make_fixtures import QwenPrm  # noqa: E402  (Qwen2.5-Math-PRM's layout, defined once)
 
 STEP_ID = 151651  # <extra_0> in Qwen2.5's vocabulary
-
-
-class QwenPrm(nn.Module):
-    """Qwen2.5-Math-PRM's module layout (its remote code)."""
-
-    def __init__(self, config):
-        super().__init__()
-        self.model = Qwen2Model(config)
-        h = config.hidden_size
-        self.score = nn.Sequential(nn.Linear(h, h), nn.ReLU(), nn.Linear(h, 2))
 
 
 DEVICE = "cuda"
