@@ -1,12 +1,12 @@
 //! The imports a plugin may have.
 
 /// The WASI interfaces a Rust `wasm32-wasip2` guest's standard library imports, and all a
-/// plugin is granted. They are backed by a context with no environment variables, no
+/// pure plugin gets. They are backed by a context with no environment variables, no
 /// arguments, a closed stdin, stdout discarded and stderr captured (capped) for diagnostics.
 ///
-/// Not granted, so a plugin importing them is refused at load: `wasi:filesystem`,
-/// `wasi:sockets`, `wasi:clocks` and `wasi:random` (rewards must be deterministic and see
-/// nothing they were not given), and `wasi:http`.
+/// `wasi:clocks`, `wasi:random`, `wasi:filesystem` and `wasi:sockets` come only with a
+/// granted [`Capability`](crate::Capability), each virtual; anything else (`wasi:http`, …)
+/// is never linked. A plugin importing what it was not granted is refused at load.
 pub const STD_IMPORTS: &[&str] = &[
     "wasi:io/error",
     "wasi:io/poll",

@@ -1,6 +1,6 @@
-//! The sandbox grants nothing beyond what Rust's std needs: plugins importing the filesystem,
-//! sockets, clocks or randomness are refused at load, naming the import; the environment a
-//! plugin may read is empty.
+//! With no grants, the sandbox links nothing beyond what Rust's std needs: plugins importing
+//! the filesystem, sockets, clocks or randomness are refused at load, naming the import (what
+//! granting them gives: `capabilities.rs`); the environment a plugin may read is empty.
 
 use gavel_host::{LoadError, PluginSource};
 use gavel_sandbox::WasmLimits;
@@ -46,7 +46,7 @@ fn the_refusal_names_the_import() {
     let err = host.load(PluginSource::file(guest("clock")), WasmLimits::default()).unwrap_err();
     let message = err.to_string();
     assert!(message.contains("`wasi:clocks/wall-clock@0.2"), "{message}");
-    assert!(message.contains("does not grant"), "{message}");
+    assert!(message.contains("which it was not granted"), "{message}");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 mod adversarial;
 mod bundled;
 mod cache;
+mod capabilities;
 mod contract;
 mod imports;
 mod math;

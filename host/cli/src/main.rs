@@ -37,10 +37,13 @@ enum Command {
     /// Write, build and test a plugin of your own.
     #[command(subcommand)]
     Plugin(plugin::Command),
-    /// Print what a plugin says about itself and what it imports.
+    /// Print what a plugin says about itself, the capabilities it requests and what it
+    /// imports.
     Inspect {
         /// A bundled plugin's name or a `.wasm` component file.
         plugin: String,
+        #[command(flatten)]
+        grants: plugins::GrantArgs,
     },
     /// Score the bundled example of GRPO rollouts and print a table.
     Demo,
@@ -73,7 +76,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Plugins => plugins::list(),
         Command::Plugin(command) => plugin::run(command),
-        Command::Inspect { plugin } => plugins::inspect(&plugin),
+        Command::Inspect { plugin, grants } => plugins::inspect(&plugin, &grants),
         Command::Demo => demo::run(),
         Command::Prm(command) => prm::run(command),
     };

@@ -4,8 +4,34 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use gavel_host::{Host, HostConfig, Plugin, PluginSource};
-use gavel_sandbox::WasmLimits;
+use gavel_host::{Host, HostConfig, LoadOptions, Plugin, PluginSource};
+use gavel_sandbox::{Capability, Grants, WasmLimits};
+
+/// `--grant` and `--seed`: the capabilities granted to a plugin named on the command line
+/// (a policy file grants them in the plugin's source instead).
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct GrantArgs {
+    /// Capabilities to grant the plugin, comma-separated: clock, random, files, sockets. Each
+    /// is virtual and deterministic (a stopped clock, seeded randomness, no files, refused
+    /// sockets); see the README's plugin guide.
+    #[arg(long, value_delimiter = ',', value_parser = |s: &str| s.parse::<Capability>())]
+    pub grant: Vec<Capability>,
+    /// Seed of the `random` capability.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl GrantArgs {
+    /// The grants these arguments describe.
+    pub fn grants(&self) -> Grants {
+        Grants { capabilities: self.grant.iter().copied().collect(), seed: self.seed }
+    }
+
+    /// Whether anything was granted or seeded.
+    pub fn is_empty(&self) -> bool {
+        self.grant.is_empty() && self.seed == 0
+    }
+}
 
 /// A bundled plugin by short name, or a component file by path.
 pub fn source(spec: &str) -> anyhow::Result<PluginSource> {
@@ -21,10 +47,11 @@ pub fn source(spec: &str) -> anyhow::Result<PluginSource> {
 }
 
 /// Creates a host and loads one plugin.
-pub fn load(spec: &str, limits: WasmLimits) -> anyhow::Result<(Host, Arc<Plugin>)> {
+pub fn load(spec: &str, options: &LoadOptions) -> anyhow::Result<(Host, Arc<Plugin>)> {
     let host = Host::new(HostConfig::default()).context("cannot start the plugin host")?;
-    let plugin =
-        host.load(source(spec)?, limits).with_context(|| format!("cannot load plugin {spec:?}"))?;
+    let plugin = host
+        .load_with(source(spec)?, options)
+        .with_context(|| format!("cannot load plugin {spec:?}"))?;
     Ok((host, plugin))
 }
 
@@ -41,8 +68,9 @@ pub fn list() -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn inspect(spec: &str) -> anyhow::Result<()> {
-    let (_host, plugin) = load(spec, WasmLimits::default())?;
+pub fn inspect(spec: &str, grants: &GrantArgs) -> anyhow::Result<()> {
+    let options = LoadOptions { grants: grants.grants(), ..LoadOptions::default() };
+    let (_host, plugin) = load(spec, &options)?;
     let info = plugin.info();
     let schema = |text: &str| {
         serde_json::from_str::<serde_json::Value>(text)
@@ -53,6 +81,7 @@ pub fn inspect(spec: &str) -> anyhow::Result<()> {
         "version": info.version,
         "description": info.description,
         "api_version": info.api_version,
+        "capabilities": info.capabilities,
         "sha256": plugin.digest(),
         "config_schema": schema(&info.config_schema),
         "reference_schema": schema(&info.reference_schema),

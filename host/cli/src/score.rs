@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use gavel_core::{Outcome, Record, Sample, Status};
-use gavel_host::Host;
+use gavel_host::{Host, LoadOptions};
 use gavel_policy::{Policy, Scorer, SourceSpec};
 use gavel_sandbox::WasmLimits;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -39,6 +39,8 @@ pub struct Args {
     /// Limits overriding the defaults, as a JSON object (e.g. '{"deadline_ms": 200}').
     #[arg(long)]
     limits: Option<String>,
+    #[command(flatten)]
+    grants: crate::plugins::GrantArgs,
     /// Input JSON-lines file, or `-` for standard input.
     #[arg(long)]
     input: PathBuf,
@@ -56,6 +58,11 @@ enum Verifier {
 
 /// The plugin, policy or verifier the arguments name, loaded and checked.
 fn scorer(args: &Args) -> anyhow::Result<Scorer> {
+    if (args.policy.is_some() || args.verifier.is_some()) && !args.grants.is_empty() {
+        anyhow::bail!(
+            "--grant and --seed apply to --plugin; a policy grants capabilities in its wasm sources"
+        );
+    }
     if let Some(path) = &args.policy {
         let host =
             Host::new(gavel_host::HostConfig::default()).context("cannot start the plugin host")?;
@@ -84,7 +91,8 @@ fn scorer(args: &Args) -> anyhow::Result<Scorer> {
     let spec = args.plugin.as_deref().expect("clap requires --plugin, --policy or --verifier");
     let limits: WasmLimits = serde_json::from_str(args.limits.as_deref().unwrap_or("{}"))
         .context("--limits is invalid")?;
-    let (host, plugin) = crate::plugins::load(spec, limits)?;
+    let options = LoadOptions { limits, grants: args.grants.grants(), sha256: None };
+    let (host, plugin) = crate::plugins::load(spec, &options)?;
     host.check_config(&plugin, &config)?;
     Ok(Scorer::Plugin { host, plugin, config })
 }

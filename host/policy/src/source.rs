@@ -14,8 +14,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use gavel_core::{ErrorKind, Outcome, Sample};
-use gavel_host::{Host, Plugin, PluginSource};
-use gavel_sandbox::WasmLimits;
+use gavel_host::{Host, LoadOptions, Plugin, PluginSource};
+use gavel_sandbox::{Grants, WasmLimits};
 
 use crate::value::{Type, Value};
 
@@ -131,7 +131,9 @@ pub struct WasmSource {
 
 impl WasmSource {
     fn build(host: &Host, spec: &SourceSpec) -> Result<Arc<dyn Source>, String> {
-        spec.refuse_unknown_keys(&["plugin", "sha256", "config", "limits", "output"])?;
+        spec.refuse_unknown_keys(&[
+            "plugin", "sha256", "grant", "seed", "config", "limits", "output",
+        ])?;
         let Some(name) = spec.string("plugin")? else {
             return Err("a wasm source needs `plugin` (a bundled name or a .wasm path)".into());
         };
@@ -171,12 +173,42 @@ impl WasmSource {
                 ));
             }
         };
-        let pin = spec.string("sha256")?;
-        let plugin = host.load_pinned(source, limits, pin).map_err(|e| e.to_string())?;
+        let options = LoadOptions {
+            limits,
+            sha256: spec.string("sha256")?.map(str::to_owned),
+            grants: grants(spec)?,
+        };
+        let plugin = host.load_with(source, &options).map_err(|e| e.to_string())?;
         host.check_config(&plugin, &config).map_err(|e| e.to_string())?;
         let label = format!("wasm plugin {} {}", plugin.info().name, plugin.info().version);
         Ok(Arc::new(Self { host: host.clone(), plugin, config, output, label }))
     }
+}
+
+/// `grant = ["clock", ...]` and `seed = N`: the capabilities the operator grants the plugin.
+fn grants(spec: &SourceSpec) -> Result<Grants, String> {
+    let mut grants = match spec.table.get("grant") {
+        None => Grants::default(),
+        Some(toml::Value::Array(names)) => {
+            let names = names
+                .iter()
+                .map(|n| n.as_str().ok_or("`grant` must be a list of capability names"))
+                .collect::<Result<Vec<_>, _>>()?;
+            Grants::parse(names).map_err(|e| format!("`grant`: {e}"))?
+        }
+        Some(other) => {
+            return Err(format!(
+                "`grant` must be a list of capability names, got {}",
+                other.type_str()
+            ));
+        }
+    };
+    match spec.table.get("seed") {
+        None => {}
+        Some(toml::Value::Integer(seed)) if *seed >= 0 => grants.seed = *seed as u64,
+        Some(other) => return Err(format!("`seed` must be a non-negative integer, got {other}")),
+    }
+    Ok(grants)
 }
 
 impl Source for WasmSource {

@@ -9,7 +9,7 @@
 use std::time::Instant;
 
 use gavel_core::{ErrorKind, Outcome, Sample, TimeoutKind};
-use gavel_sandbox::WasmLimits;
+use gavel_sandbox::{Grants, WasmLimits};
 use wasmtime::{Engine, Store, Trap};
 
 use crate::Plugin;
@@ -81,9 +81,15 @@ fn wire(sample: &Sample, max_input_bytes: u64) -> Result<WireSample<'_>, Outcome
     })
 }
 
-/// A fresh store for one call, with the memory limiter, fuel and deadline of `samples`.
-pub(crate) fn new_store(engine: &Engine, limits: &WasmLimits, samples: usize) -> Store<HostState> {
-    let state = HostState::new(limits.memory_bytes(), limits.stderr_bytes as usize);
+/// A fresh store for one call, with the memory limiter, fuel and deadline of `samples`, and
+/// the virtual WASI of `grants` (its random stream restarts from the seed in every call).
+pub(crate) fn new_store(
+    engine: &Engine,
+    limits: &WasmLimits,
+    grants: &Grants,
+    samples: usize,
+) -> Store<HostState> {
+    let state = HostState::new(limits.memory_bytes(), limits.stderr_bytes as usize, grants.seed);
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limiter);
     store.set_fuel(limits.batch_fuel(samples)).expect("fuel is enabled on the engine");
@@ -110,7 +116,7 @@ fn run(
     );
     let _enter = span.enter();
     let started = Instant::now();
-    let mut store = new_store(engine, &plugin.limits, n);
+    let mut store = new_store(engine, &plugin.limits, &plugin.grants, n);
     let result = plugin.pre.score(&mut store, config, batch);
     let fuel_left = store.get_fuel().unwrap_or(0);
     span.record("fuel_used", plugin.limits.batch_fuel(n) - fuel_left);

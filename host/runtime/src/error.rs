@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use gavel_sandbox::Capability;
+
 /// Why a plugin could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -61,11 +63,11 @@ pub enum LoadError {
         /// wasmtime's message.
         message: String,
     },
-    /// The component imports something the sandbox does not grant.
+    /// The component imports something this plugin was not granted.
     #[error(
-        "plugin {plugin} imports {}, which the sandbox does not grant \
-         (plugins may import only the WASI interfaces Rust's std needs: wasi:io and wasi:cli)",
-        quoted(.imports)
+        "plugin {plugin} imports {}, which it was not granted ({})",
+        quoted(.imports),
+        grant_hint(.imports)
     )]
     ForbiddenImport {
         /// The plugin's name.
@@ -94,17 +96,34 @@ pub enum LoadError {
         /// wasmtime's message.
         message: String,
     },
-    /// The plugin requests capabilities the host does not grant.
+    /// The plugin requests capabilities the operator did not grant it.
     #[error(
-        "plugin {plugin} requests {}, which this host does not grant \
-         (plugins get pure computation only: no clock, randomness, files or network)",
-        quoted(.requested)
+        "plugin {plugin} requests {}, which the operator did not grant it (granted: {}); \
+         grant them in the plugin's config to load it",
+        quoted(.requested),
+        granted_list(.granted)
     )]
     CapabilityNotGranted {
         /// The plugin's name.
         plugin: String,
-        /// What it asked for.
+        /// What it asked for beyond the grant.
         requested: Vec<String>,
+        /// What was granted.
+        granted: Vec<Capability>,
+    },
+    /// The plugin imports an interface of a capability it does not request in its
+    /// `plugin-info`: its declaration does not match what it uses.
+    #[error(
+        "plugin {plugin} imports `{import}` but does not request the `{capability}` capability \
+         in its plugin-info; a plugin must declare every capability it uses"
+    )]
+    UndeclaredCapability {
+        /// The plugin's name.
+        plugin: String,
+        /// The import.
+        import: String,
+        /// The capability the import belongs to.
+        capability: Capability,
     },
     /// `describe` failed.
     #[error("plugin {plugin} failed to describe itself: {message}")]
@@ -164,4 +183,34 @@ pub enum HostError {
 
 fn quoted(names: &[String]) -> String {
     names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// What would allow `imports`: the capabilities to grant, or that they are never linked.
+fn grant_hint(imports: &[String]) -> String {
+    let mut needed: Vec<Capability> =
+        imports.iter().filter_map(|i| Capability::for_import(i)).collect();
+    needed.sort();
+    needed.dedup();
+    let never = imports.iter().any(|i| Capability::for_import(i).is_none());
+    match (needed.is_empty(), never) {
+        (true, _) => "gavel never links these; plugins get wasi:io, wasi:cli and the \
+                      capabilities granted to them"
+            .into(),
+        (false, false) => format!("they need {}", capability_list(&needed)),
+        (false, true) => {
+            format!("some need {}; the others gavel never links", capability_list(&needed))
+        }
+    }
+}
+
+fn capability_list(capabilities: &[Capability]) -> String {
+    let s = if capabilities.len() == 1 { "" } else { "ies" };
+    format!("the capabilit{} {}", if s.is_empty() { "y" } else { s }, granted_list(capabilities))
+}
+
+fn granted_list(capabilities: &[Capability]) -> String {
+    if capabilities.is_empty() {
+        return "none".into();
+    }
+    capabilities.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
 }

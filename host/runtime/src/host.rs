@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gavel_core::{ErrorKind, Outcome, Sample};
-use gavel_sandbox::WasmLimits;
+use gavel_sandbox::{Capability, Grants, WasmLimits};
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 use wasmtime::Engine;
@@ -47,6 +47,18 @@ impl Default for HostConfig {
             max_instances: 256,
         }
     }
+}
+
+/// What the operator allows one plugin.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// The limits its calls run under.
+    pub limits: WasmLimits,
+    /// The sha256 (hex) its bytes must have: how an operator runs exactly the plugin that
+    /// was reviewed. `None`: any bytes.
+    pub sha256: Option<String>,
+    /// The capabilities it may use beyond pure computation. Default: none.
+    pub grants: Grants,
 }
 
 /// The plugin host. Cheap to clone; clones share the engine, cache and worker budget.
@@ -99,21 +111,22 @@ impl Host {
         })
     }
 
-    /// Loads a plugin: compiles it (or takes it from the cache), refuses imports outside the
-    /// sandbox, links it against the contract version it exports and asks it to describe
-    /// itself.
+    /// Loads a plugin with `limits`, no pin and no capabilities: see [`Host::load_with`].
     pub fn load(&self, source: PluginSource, limits: WasmLimits) -> Result<Arc<Plugin>, LoadError> {
-        self.load_pinned(source, limits, None)
+        self.load_with(source, &LoadOptions { limits, ..LoadOptions::default() })
     }
 
-    /// [`Host::load`], refusing the plugin unless its bytes hash to `sha256` (hex) when a pin
-    /// is given: how an operator runs exactly the plugin that was reviewed.
-    pub fn load_pinned(
+    /// Loads a plugin under what the operator allows it. In order, each step refusing with a
+    /// [`LoadError`] that says exactly why: the size cap, the sha256 pin, the component
+    /// header, the imports declared in its bytes against the grants (before any compilation),
+    /// compilation (or the cache), the contract version it exports, its `plugin-info`'s
+    /// requested capabilities against the grants, and its imports against what it requested.
+    pub fn load_with(
         &self,
         source: PluginSource,
-        limits: WasmLimits,
-        sha256: Option<&str>,
+        options: &LoadOptions,
     ) -> Result<Arc<Plugin>, LoadError> {
+        let LoadOptions { limits, sha256, grants } = options;
         let label = source.label();
         limits.validate().map_err(|error| LoadError::Limits { plugin: label.clone(), error })?;
         let too_large = |bytes: u64| LoadError::TooLarge {
@@ -148,13 +161,13 @@ impl Host {
         }
         check_component_header(&label, &wasm)?;
         if let Some(declared) = linker::declared_imports(&wasm) {
-            linker::check_imports(&label, &declared)?;
+            linker::check_imports(&label, &declared, grants)?;
         }
         let component = self.compile(&label, &wasm)?;
         let engine = &self.inner.engine;
 
         let imports = linker::imports(engine, &component);
-        linker::check_imports(&label, &imports)?;
+        linker::check_imports(&label, &imports, grants)?;
         let exports: Vec<String> =
             component.component_type().exports(engine).map(|(n, _)| n.to_owned()).collect();
         let pre = match PluginPre::new(&self.inner.linker, &component, &exports) {
@@ -171,16 +184,33 @@ impl Host {
             }
         };
         let info = pre
-            .describe(&mut new_store(engine, &limits, 1))
+            .describe(&mut new_store(engine, limits, grants, 1))
             .map_err(|e| LoadError::Describe { plugin: label, message: format!("{e:#}") })?;
-        if !info.capabilities.is_empty() {
+        let not_granted: Vec<String> = info
+            .capabilities
+            .iter()
+            .filter(|name| !name.parse().is_ok_and(|c| grants.allows(c)))
+            .cloned()
+            .collect();
+        if !not_granted.is_empty() {
             return Err(LoadError::CapabilityNotGranted {
                 plugin: info.name,
-                requested: info.capabilities,
+                requested: not_granted,
+                granted: grants.capabilities.iter().copied().collect(),
             });
         }
+        let requested: Vec<Capability> =
+            info.capabilities.iter().filter_map(|name| name.parse().ok()).collect();
+        linker::check_declared(&info.name, &imports, &requested)?;
         let digest = cache::hex(&Sha256::digest(&wasm));
-        Ok(Arc::new(Plugin { info, pre, limits, imports, digest }))
+        Ok(Arc::new(Plugin {
+            info,
+            pre,
+            limits: limits.clone(),
+            grants: grants.clone(),
+            imports,
+            digest,
+        }))
     }
 
     fn compile(&self, label: &str, wasm: &[u8]) -> Result<Component, LoadError> {
@@ -215,7 +245,7 @@ impl Host {
         config: &serde_json::Value,
     ) -> Result<(), HostError> {
         let text = config_text(config)?;
-        let mut store = new_store(&self.inner.engine, &plugin.limits, 1);
+        let mut store = new_store(&self.inner.engine, &plugin.limits, &plugin.grants, 1);
         match plugin.pre.score(&mut store, &text, Vec::new()) {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(message)) => {

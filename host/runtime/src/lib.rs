@@ -3,7 +3,8 @@
 //! This crate narrows wasmtime to what gavel needs: pure reward functions, compiled once,
 //! instantiated fresh for every batch, each call bounded by fuel, a wall-clock deadline, a
 //! memory cap and input/output caps, with nothing granted beyond what Rust's standard library
-//! imports. Every failure a plugin can cause — a trap, a panic, a spin, a memory bomb, a NaN —
+//! imports unless the operator grants a capability, and then a virtual, deterministic one
+//! (a stopped clock, seeded randomness; see [`gavel_sandbox::Capability`]). Every failure a plugin can cause — a trap, a panic, a spin, a memory bomb, a NaN —
 //! becomes a typed [`Outcome`](gavel_core::Outcome) for the samples it touched; the host and
 //! the other samples carry on.
 //!
@@ -32,9 +33,10 @@ mod linker;
 mod plugin;
 mod state;
 mod versions;
+mod virtual_wasi;
 
 pub use error::{HostError, LoadError};
-pub use host::{Host, HostConfig, MAX_COMPONENT_BYTES, sha256_hex};
+pub use host::{Host, HostConfig, LoadOptions, MAX_COMPONENT_BYTES, sha256_hex};
 pub use info::PluginInfo;
 pub use plugin::{Plugin, PluginSource};
 

@@ -1,72 +1,20 @@
-//! The linker: the WASI interfaces of [`gavel_sandbox::STD_IMPORTS`], one line each, and
-//! nothing else. A component importing anything more is refused before linking, with the
-//! import named ([`check_imports`]).
+//! The linker and the import check. The linker holds all of WASI 0.2 (wasmtime-wasi's sync
+//! bindings), backed by the virtual, deny-by-default context of [`HostState`]; what a plugin
+//! may import is decided per plugin, before linking, by [`check_imports`]: the interfaces of
+//! Rust's std ([`gavel_sandbox::STD_IMPORTS`]) for every plugin, and the interfaces of each
+//! capability the operator granted it. Anything else is refused with the import named.
 
+use gavel_sandbox::{Capability, Grants};
 use wasmtime::Engine;
-use wasmtime::component::{Component, HasData, Linker, ResourceTable};
-use wasmtime_wasi::WasiView;
-use wasmtime_wasi::cli::WasiCli;
-use wasmtime_wasi::p2::bindings::sync as wasi;
+use wasmtime::component::{Component, Linker};
 
 use crate::LoadError;
 use crate::state::HostState;
 
-struct HasIo;
-
-impl HasData for HasIo {
-    type Data<'a> = &'a mut ResourceTable;
-}
-
-/// A linker with exactly the granted WASI interfaces.
+/// A linker with every WASI 0.2 interface wasmtime-wasi implements (no `wasi:http`).
 pub(crate) fn new_linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
-    let l = &mut linker;
-    wasmtime_wasi_io::bindings::wasi::io::error::add_to_linker::<HostState, HasIo>(l, |s| {
-        s.ctx().table
-    })?;
-    wasi::io::poll::add_to_linker::<HostState, HasIo>(l, |s| s.ctx().table)?;
-    wasi::io::streams::add_to_linker::<HostState, HasIo>(l, |s| s.ctx().table)?;
-    use wasmtime_wasi::p2::bindings::cli;
-    cli::environment::add_to_linker::<HostState, WasiCli>(
-        l,
-        <HostState as wasmtime_wasi::cli::WasiCliView>::cli,
-    )?;
-    cli::exit::add_to_linker::<HostState, WasiCli>(
-        l,
-        <HostState as wasmtime_wasi::cli::WasiCliView>::cli,
-    )?;
-    cli::stdin::add_to_linker::<HostState, WasiCli>(
-        l,
-        <HostState as wasmtime_wasi::cli::WasiCliView>::cli,
-    )?;
-    cli::stdout::add_to_linker::<HostState, WasiCli>(
-        l,
-        <HostState as wasmtime_wasi::cli::WasiCliView>::cli,
-    )?;
-    cli::stderr::add_to_linker::<HostState, WasiCli>(
-        l,
-        <HostState as wasmtime_wasi::cli::WasiCliView>::cli,
-    )?;
-    cli::terminal_input::add_to_linker::<HostState, WasiCli>(
-        l,
-        <HostState as wasmtime_wasi::cli::WasiCliView>::cli,
-    )?;
-    cli::terminal_output::add_to_linker::<HostState, WasiCli>(
-        l,
-        <HostState as wasmtime_wasi::cli::WasiCliView>::cli,
-    )?;
-    cli::terminal_stdin::add_to_linker::<HostState, WasiCli>(
-        l,
-        <HostState as wasmtime_wasi::cli::WasiCliView>::cli,
-    )?;
-    cli::terminal_stdout::add_to_linker::<HostState, WasiCli>(
-        l,
-        <HostState as wasmtime_wasi::cli::WasiCliView>::cli,
-    )?;
-    cli::terminal_stderr::add_to_linker::<HostState, WasiCli>(
-        l,
-        <HostState as wasmtime_wasi::cli::WasiCliView>::cli,
-    )?;
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     Ok(linker)
 }
 
@@ -96,16 +44,46 @@ pub(crate) fn imports(engine: &Engine, component: &Component) -> Vec<String> {
     component.component_type().imports(engine).map(|(name, _)| name.to_owned()).collect()
 }
 
-/// Refuses any import outside the sandbox's grant. `gavel:reward/*` imports carry only the
-/// contract's types and are always allowed.
-pub(crate) fn check_imports(plugin: &str, imports: &[String]) -> Result<(), LoadError> {
+/// Refuses any import outside what every plugin gets and what `grants` adds. `gavel:reward/*`
+/// imports carry only the contract's types and are always allowed.
+pub(crate) fn check_imports(
+    plugin: &str,
+    imports: &[String],
+    grants: &Grants,
+) -> Result<(), LoadError> {
     let forbidden: Vec<String> = imports
         .iter()
-        .filter(|name| !name.starts_with("gavel:reward/") && !gavel_sandbox::is_std_import(name))
+        .filter(|name| {
+            !name.starts_with("gavel:reward/")
+                && !gavel_sandbox::is_std_import(name)
+                && !Capability::for_import(name).is_some_and(|c| grants.allows(c))
+        })
         .cloned()
         .collect();
     if forbidden.is_empty() {
         return Ok(());
     }
     Err(LoadError::ForbiddenImport { plugin: plugin.to_owned(), imports: forbidden })
+}
+
+/// Refuses a plugin that imports an interface of a capability it did not request in its
+/// `plugin-info`: what it declares must be what it uses, so a reviewer can trust the
+/// declaration.
+pub(crate) fn check_declared(
+    plugin: &str,
+    imports: &[String],
+    requested: &[Capability],
+) -> Result<(), LoadError> {
+    for import in imports {
+        if let Some(capability) = Capability::for_import(import)
+            && !requested.contains(&capability)
+        {
+            return Err(LoadError::UndeclaredCapability {
+                plugin: plugin.to_owned(),
+                import: import.clone(),
+                capability,
+            });
+        }
+    }
+    Ok(())
 }

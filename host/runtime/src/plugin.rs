@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::path::PathBuf;
 
-use gavel_sandbox::WasmLimits;
+use gavel_sandbox::{Grants, WasmLimits};
 
 use crate::info::PluginInfo;
 use crate::versions::PluginPre;
@@ -49,6 +49,7 @@ pub struct Plugin {
     pub(crate) info: PluginInfo,
     pub(crate) pre: PluginPre,
     pub(crate) limits: WasmLimits,
+    pub(crate) grants: Grants,
     pub(crate) imports: Vec<String>,
     pub(crate) digest: String,
 }
@@ -62,6 +63,11 @@ impl Plugin {
     /// The limits its calls run under.
     pub fn limits(&self) -> &WasmLimits {
         &self.limits
+    }
+
+    /// What the operator granted it.
+    pub fn grants(&self) -> &Grants {
+        &self.grants
     }
 
     /// The component's imports.
@@ -80,6 +86,7 @@ impl std::fmt::Debug for Plugin {
         f.debug_struct("Plugin")
             .field("info", &self.info)
             .field("limits", &self.limits)
+            .field("grants", &self.grants)
             .field("digest", &self.digest)
             .finish_non_exhaustive()
     }

@@ -1,5 +1,5 @@
-//! What a plugin's `Store` holds: a deny-by-default WASI context, the memory limiter, and a
-//! capped buffer for the plugin's stdout and stderr.
+//! What a plugin's `Store` holds: a deny-by-default, virtual WASI context, the memory
+//! limiter, and a capped buffer for the plugin's stdout and stderr.
 
 use std::sync::{Arc, Mutex};
 
@@ -18,14 +18,24 @@ pub(crate) struct HostState {
 }
 
 impl HostState {
-    /// No environment, no arguments, no preopened directories, no sockets, stdin closed;
-    /// stdout and stderr go to one capped buffer.
-    pub(crate) fn new(memory_bytes: usize, output_bytes: usize) -> Self {
+    /// No environment, no arguments, no preopened directories, every socket address refused,
+    /// stdin closed; stdout and stderr go to one capped buffer; clocks and randomness are
+    /// virtual (the randomness from `seed`). Which of these a plugin may import at all is
+    /// decided at load, by its grants; the context is the same for all, so an interface shows
+    /// nothing of the host even when granted.
+    pub(crate) fn new(memory_bytes: usize, output_bytes: usize, seed: u64) -> Self {
+        use crate::virtual_wasi::{FixedWallClock, SeededRandom, SteppingClock, insecure_seed};
         let output = CappedOutput::new(output_bytes);
         let wasi = WasiCtx::builder()
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }))
+            .wall_clock(FixedWallClock)
+            .monotonic_clock(SteppingClock::default())
+            .secure_random(SeededRandom::new(seed, 1))
+            .insecure_random(SeededRandom::new(seed, 2))
+            .insecure_random_seed(insecure_seed(seed))
             .stdout(output.clone())
             .stderr(output.clone())
             .build();

@@ -1,5 +1,5 @@
-//! A plugin that requests the `clock` capability (declared with the SDK's `capabilities` key),
-//! which no host grants yet: it must be refused at load, by name.
+//! A plugin that requests the `clock` capability (declared with the SDK's `capabilities` key)
+//! without using it: refused at load unless the operator grants `clock`.
 
 use gavel_plugin::{NoConfig, Outcome, Sample};
 
