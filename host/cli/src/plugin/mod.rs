@@ -9,8 +9,8 @@ use std::process::{Command as Process, Stdio};
 
 use anyhow::{Context, bail};
 use gavel_core::{Outcome, Sample};
-use gavel_host::{Host, HostConfig, PluginSource};
-use gavel_sandbox::WasmLimits;
+use gavel_host::{Host, HostConfig, LoadOptions, PluginSource};
+use gavel_sandbox::{Capability, Grants};
 use serde_json::Value;
 
 /// The target plugins are compiled for.
@@ -18,17 +18,22 @@ const TARGET: &str = "wasm32-wasip2";
 
 #[derive(clap::Subcommand)]
 pub enum Command {
-    /// Write a new plugin crate (code, test cases, README, the SDK and the WIT contract).
+    /// Write a new plugin (code, test cases, README, the SDK and the WIT contract): a Rust
+    /// crate, or with `--lang python` a Python plugin for componentize-py.
     New {
         /// The plugin's name (lowercase letters, digits, '-', '_').
         name: String,
         /// Where to write it (default: ./NAME).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// The language to write it in.
+        #[arg(long, value_enum, default_value_t = scaffold::Lang::Rust)]
+        lang: scaffold::Lang,
     },
-    /// Build a plugin crate into a component, and check that gavel loads it.
+    /// Build a plugin into a component (a Rust crate with cargo, a Python plugin with
+    /// componentize-py), check that gavel loads it, and print its path and sha256.
     Build {
-        /// The crate's folder.
+        /// The plugin's folder: a crate (`Cargo.toml`) or a Python plugin (`app.py`).
         #[arg(default_value = ".")]
         dir: PathBuf,
     },
@@ -42,17 +47,23 @@ pub enum Command {
         /// The plugin's config, as JSON.
         #[arg(long, default_value = "{}")]
         config: String,
+        #[command(flatten)]
+        grants: crate::plugins::GrantArgs,
     },
 }
 
 pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::New { name, dir } => {
+        Command::New { name, dir, lang } => {
             let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
-            scaffold::write(&dir, &name)?;
+            scaffold::write(&dir, &name, lang)?;
             println!("wrote plugin {name} in {}", dir.display());
+            let grant = match lang {
+                scaffold::Lang::Rust => "",
+                scaffold::Lang::Python => " --grant clock,random,files,sockets",
+            };
             println!(
-                "next: gavel plugin build {0} && gavel plugin test {0} --input {0}/tests/cases.jsonl",
+                "next: gavel plugin build {0} && gavel plugin test {0} --input {0}/tests/cases.jsonl{grant}",
                 dir.display()
             );
             Ok(())
@@ -60,23 +71,55 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Build { dir } => {
             let wasm = build(&dir)?;
             let host = Host::new(HostConfig::default()).context("cannot start the plugin host")?;
+            // The author's check: everything granted, so what it requests can be reported.
+            let options =
+                LoadOptions { grants: Grants::of(Capability::ALL), ..LoadOptions::default() };
             let plugin =
-                host.load(PluginSource::file(&wasm), WasmLimits::default()).with_context(|| {
+                host.load_with(PluginSource::file(&wasm), &options).with_context(|| {
                     format!("{} was built but gavel does not load it", wasm.display())
                 })?;
             let info = plugin.info();
             let bytes = std::fs::read(&wasm)?;
             println!("{}", wasm.display());
             eprintln!("plugin {} {}: {}", info.name, info.version, info.description);
+            if !info.capabilities.is_empty() {
+                let list = info.capabilities.join(",");
+                eprintln!(
+                    "it requests capabilities {list}: an operator grants them with \
+                     `grant = {:?}` in the policy's source (or --grant {list})",
+                    info.capabilities
+                );
+            }
             eprintln!("pin it in a policy: sha256 = \"{}\"", gavel_host::sha256_hex(&bytes));
             Ok(())
         }
-        Command::Test { plugin, input, config } => test(&plugin, &input, &config),
+        Command::Test { plugin, input, config, grants } => {
+            test(&plugin, &input, &config, &grants.grants())
+        }
     }
 }
 
-/// `cargo build --release --target wasm32-wasip2` in `dir`; the component's path.
+/// Builds the plugin in `dir` with its language's toolchain; the component's path.
 pub fn build(dir: &Path) -> anyhow::Result<PathBuf> {
+    if dir.join("Cargo.toml").is_file() {
+        build_rust(dir)
+    } else if dir.join("app.py").is_file() {
+        build_python(dir)
+    } else {
+        bail!(
+            "{} holds no plugin: a Rust plugin has a Cargo.toml, a Python plugin an app.py",
+            dir.display()
+        )
+    }
+}
+
+/// Whether `dir` is a plugin's source folder (rather than a component or a bundled name).
+fn is_plugin_dir(dir: &Path) -> bool {
+    dir.join("Cargo.toml").is_file() || dir.join("app.py").is_file()
+}
+
+/// `cargo build --release --target wasm32-wasip2` in `dir`; the component's path.
+fn build_rust(dir: &Path) -> anyhow::Result<PathBuf> {
     let manifest = dir.join("Cargo.toml");
     if !manifest.is_file() {
         bail!("{} has no Cargo.toml: give the plugin crate's folder", dir.display());
@@ -124,9 +167,55 @@ pub fn build(dir: &Path) -> anyhow::Result<PathBuf> {
     })
 }
 
-fn test(plugin: &str, input: &Path, config: &str) -> anyhow::Result<()> {
+/// `componentize-py` on the Python plugin in `dir` (its `app.py`): `dir/build/<folder
+/// name>.wasm`. The contract is the plugin's `wit/` when it has one (`gavel plugin new`
+/// copies it), else the one this gavel speaks; the SDK likewise (`gavel_plugin.py`). The tool
+/// is `$GAVEL_COMPONENTIZE_PY`, else `componentize-py` on the PATH.
+fn build_python(dir: &Path) -> anyhow::Result<PathBuf> {
+    let dir = dir.canonicalize().with_context(|| format!("cannot resolve {}", dir.display()))?;
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("plugin").to_owned();
+    let out = dir.join("build");
+    let sdk = out.join("sdk");
+    std::fs::create_dir_all(&sdk).with_context(|| format!("cannot create {}", sdk.display()))?;
+    std::fs::write(sdk.join(scaffold::PY_SDK.0), scaffold::PY_SDK.1)?;
+    let wit = if dir.join("wit").is_dir() {
+        dir.join("wit")
+    } else {
+        let wit = out.join("wit");
+        std::fs::create_dir_all(&wit)?;
+        std::fs::write(wit.join("reward.wit"), scaffold::WIT.1)?;
+        wit
+    };
+    let wasm = out.join(format!("{name}.wasm"));
+    let tool =
+        std::env::var_os("GAVEL_COMPONENTIZE_PY").unwrap_or_else(|| "componentize-py".into());
+    let status = Process::new(&tool)
+        .arg("-d")
+        .arg(&wit)
+        .args(["-w", "reward-plugin", "componentize", "app", "-p", "."])
+        .arg("-p")
+        .arg(&sdk)
+        .arg("-o")
+        .arg(&wasm)
+        .current_dir(&dir)
+        .stdout(Stdio::null())
+        .status()
+        .with_context(|| {
+            format!(
+                "cannot run {}: install it with `pip install componentize-py` \
+                 (or point GAVEL_COMPONENTIZE_PY at it)",
+                tool.to_string_lossy()
+            )
+        })?;
+    if !status.success() {
+        bail!("componentize-py failed ({status}): see the messages above");
+    }
+    Ok(wasm)
+}
+
+fn test(plugin: &str, input: &Path, config: &str, grants: &Grants) -> anyhow::Result<()> {
     let config: Value = serde_json::from_str(config).context("--config is not valid JSON")?;
-    let source = if Path::new(plugin).join("Cargo.toml").is_file() {
+    let source = if is_plugin_dir(Path::new(plugin)) {
         PluginSource::file(build(Path::new(plugin))?)
     } else {
         crate::plugins::source(plugin)?
@@ -146,7 +235,8 @@ fn test(plugin: &str, input: &Path, config: &str) -> anyhow::Result<()> {
         expects.push(expect);
     }
     let host = Host::new(HostConfig::default()).context("cannot start the plugin host")?;
-    let plugin = host.load(source, WasmLimits::default()).context("cannot load the plugin")?;
+    let options = LoadOptions { grants: grants.clone(), ..LoadOptions::default() };
+    let plugin = host.load_with(source, &options).context("cannot load the plugin")?;
     let outcomes = host.score_batch_blocking(&plugin, &samples, &config)?;
     let mut failed = 0;
     for ((sample, expect), outcome) in samples.iter().zip(&expects).zip(&outcomes) {

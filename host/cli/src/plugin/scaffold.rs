@@ -1,6 +1,7 @@
-//! The crate `gavel plugin new` writes: a plugin, its test cases, a README, and beside them the
-//! SDK and the WIT contract this gavel was built with, so the crate builds offline from any
-//! registry and against exactly the contract its host speaks.
+//! The plugin `gavel plugin new` writes, in Rust (a crate) or Python (for componentize-py): a
+//! plugin, its test cases, a README, and beside them the SDK and the WIT contract this gavel
+//! was built with, so it builds offline from any registry and against exactly the contract its
+//! host speaks.
 
 use std::path::{Path, PathBuf};
 
@@ -12,8 +13,21 @@ const SDK_FILES: [(&str, &str); 3] = [
     ("gavel/sdk/src/outcome.rs", include_str!("../../../../plugins/sdk/src/outcome.rs")),
     ("gavel/sdk/src/sample.rs", include_str!("../../../../plugins/sdk/src/sample.rs")),
 ];
-const WIT: (&str, &str) =
+pub const WIT: (&str, &str) =
     ("wit/since_v0_2_0/reward.wit", include_str!("../../../../wit/since_v0_2_0/reward.wit"));
+
+/// gavel's Python SDK, as this binary was built with it.
+pub const PY_SDK: (&str, &str) =
+    ("gavel_plugin.py", include_str!("../../../../plugins/sdk/python/gavel_plugin.py"));
+
+/// The languages `gavel plugin new` writes plugins in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    /// A Rust crate built for wasm32-wasip2 with gavel's SDK.
+    Rust,
+    /// A Python module built with componentize-py, with gavel's Python SDK.
+    Python,
+}
 
 /// A plugin name: lowercase ASCII letters, digits, `-` and `_`, starting with a letter.
 pub fn check_name(name: &str) -> anyhow::Result<()> {
@@ -30,24 +44,36 @@ pub fn check_name(name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes the crate for plugin `name` into `dir` (which must not exist yet).
-pub fn write(dir: &Path, name: &str) -> anyhow::Result<Vec<PathBuf>> {
+/// Writes plugin `name` in `lang` into `dir` (which must not exist yet).
+pub fn write(dir: &Path, name: &str, lang: Lang) -> anyhow::Result<Vec<PathBuf>> {
     check_name(name)?;
     if dir.exists() {
         bail!("{} already exists: choose another name or --dir", dir.display());
     }
-    let files = [
-        ("Cargo.toml", cargo_toml(name)),
-        ("src/lib.rs", lib_rs(name)),
-        ("tests/cases.jsonl", CASES.to_owned()),
-        ("README.md", readme(name)),
-        (".gitignore", "/target\n".to_owned()),
-        ("gavel/sdk/Cargo.toml", SDK_CARGO_TOML.to_owned()),
-        (WIT.0, WIT.1.to_owned()),
-    ];
-    let sdk = SDK_FILES.iter().map(|(path, text)| (*path, (*text).to_owned()));
+    let files: Vec<(&str, String)> = match lang {
+        Lang::Rust => [
+            ("Cargo.toml", cargo_toml(name)),
+            ("src/lib.rs", lib_rs(name)),
+            ("tests/cases.jsonl", CASES.to_owned()),
+            ("README.md", readme(name)),
+            (".gitignore", "/target\n".to_owned()),
+            ("gavel/sdk/Cargo.toml", SDK_CARGO_TOML.to_owned()),
+            (WIT.0, WIT.1.to_owned()),
+        ]
+        .into_iter()
+        .chain(SDK_FILES.iter().map(|(path, text)| (*path, (*text).to_owned())))
+        .collect(),
+        Lang::Python => vec![
+            ("app.py", app_py(name)),
+            ("tests/cases.jsonl", CASES.to_owned()),
+            ("README.md", readme_py(name)),
+            (".gitignore", "/build\n__pycache__/\n".to_owned()),
+            ("wit/reward.wit", WIT.1.to_owned()),
+            (PY_SDK.0, PY_SDK.1.to_owned()),
+        ],
+    };
     let mut written = Vec::new();
-    for (path, text) in files.into_iter().chain(sdk) {
+    for (path, text) in files {
         let path = dir.join(path);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
@@ -177,6 +203,79 @@ The plugin runs with no filesystem, network, clock or randomness, under fuel, a 
 memory cap. A panic is an `error` outcome, never a reward of 0.
 "#,
         lib = name.replace('-', "_")
+    )
+}
+
+fn app_py(name: &str) -> String {
+    format!(
+        r#""""The `{name}` gavel plugin: rewards 1 when the completion contains `reference.answer`.
+
+Build: `gavel plugin build` (componentize-py; the component lands in `build/`).
+Test:  `gavel plugin test . --input tests/cases.jsonl --grant clock,random,files,sockets`.
+"""
+
+import gavel_plugin
+
+
+def reward(sample, config):
+    """1 when the completion contains the answer, 0 when not; not applicable when the sample
+    has no answer to look for: never a 0 for a sample the plugin cannot judge."""
+    answer = sample.reference.get("answer") if isinstance(sample.reference, dict) else None
+    if not isinstance(answer, str):
+        return gavel_plugin.not_applicable("no reference.answer")
+    case_sensitive = config.get("case_sensitive", False)
+    found = answer in sample.completion if case_sensitive else \
+        answer.lower() in sample.completion.lower()
+    value = 1.0 if found else 0.0
+    return gavel_plugin.score(value, {{"found": value}})
+
+
+def check_config(config):
+    """A misspelt option is an error naming it, not a silent default."""
+    unknown = sorted(set(config) - {{"case_sensitive"}})
+    if unknown:
+        return f"unknown config field {{unknown[0]!r}} (fields: case_sensitive)"
+    if not isinstance(config.get("case_sensitive", False), bool):
+        return "case_sensitive must be true or false"
+    return None
+
+
+Plugin = gavel_plugin.plugin(
+    reward,
+    name="{name}",
+    version="0.1.0",
+    description="Rewards completions that contain the reference answer.",
+    check_config=check_config,
+)
+"#
+    )
+}
+
+fn readme_py(name: &str) -> String {
+    format!(
+        r#"# {name}
+
+A gavel reward plugin in Python: `app.py`, built into a WebAssembly component against the
+`gavel:reward` contract (`wit/`) by componentize-py, with gavel's Python SDK
+(`gavel_plugin.py`, copied here by `gavel plugin new`).
+
+```sh
+pip install componentize-py                              # once
+gavel plugin build                                       # -> build/{name}.wasm
+gavel plugin test . --input tests/cases.jsonl --grant clock,random,files,sockets
+gavel score --plugin build/{name}.wasm --grant clock,random,files,sockets --input samples.jsonl
+```
+
+A case in `tests/cases.jsonl` is a sample (`id`, `completion`, `reference`, ...) with an
+`expect` object: `status` (`ok`, `not_applicable`, `invalid`, `timeout`, `error`), and for `ok`
+the `reward` and any `components`.
+
+componentize-py's interpreter imports the clocks, randomness, the filesystem and sockets, so
+the plugin requests those four capabilities and loads only where they are granted. Each is
+virtual: the clock is stopped at 2000-01-01, randomness comes from the operator's seed, there
+are no files and every socket call is refused. So the same input gives the same reward on any
+machine. An exception in `reward` is an `error` outcome, never a reward of 0.
+"#
     )
 }
 
