@@ -37,3 +37,24 @@ fn entries_are_written_once_reused_and_rebuilt_when_corrupt() {
     assert_ne!(std::fs::read(&written[0]).unwrap(), bytes);
     assert_eq!(entries(dir.path()).len(), 1, "no temporary files are left behind");
 }
+
+/// In process (a library with no binary to spawn), a compilation past the compile timeout is
+/// abandoned and the load refused, naming the bound.
+#[test]
+fn an_in_process_compilation_past_its_deadline_is_refused() {
+    let cache = tempfile::tempdir().unwrap();
+    let compile = gavel_host::CompileConfig {
+        timeout: std::time::Duration::from_millis(1),
+        ..gavel_host::CompileConfig::default()
+    };
+    let config = gavel_host::HostConfig {
+        cache_dir: Some(cache.path().to_owned()),
+        compile,
+        ..gavel_host::HostConfig::default()
+    };
+    let host = gavel_host::Host::new(config).unwrap();
+    let source = gavel_host::PluginSource::file(gavel_tests::guest("trivial"));
+    let err = host.load(source, gavel_sandbox::WasmLimits::default()).unwrap_err();
+    assert!(matches!(err, gavel_host::LoadError::CompileLimit { .. }), "{err}");
+    assert!(err.to_string().contains("took longer than 1 ms"), "{err}");
+}

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use gavel_core::{Outcome, Sample};
-use gavel_host::{Host, HostConfig};
+
 use gavel_policy::Policy;
 
 const EXAMPLE: &str = include_str!("../../../examples/grpo-rollouts.jsonl");
@@ -18,7 +18,7 @@ const ARITH_EXAMPLE: &str = include_str!("../../../examples/arith-rollouts.jsonl
 const ARITH_POLICY: &str = include_str!("../../../examples/policies/arith_prm.toml");
 
 pub fn run() -> anyhow::Result<()> {
-    let host = Host::new(HostConfig::default()).context("cannot start the plugin host")?;
+    let host = crate::plugins::new_host()?;
     let kinds = crate::source_kinds(host);
     let runtime = tokio::runtime::Runtime::new()?;
     let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/policies");

@@ -50,6 +50,10 @@ enum Command {
     /// Process reward models: score each reasoning step.
     #[command(subcommand)]
     Prm(prm::Command),
+    /// Internal: compile one component (wasm on stdin, precompiled code on stdout), run by
+    /// gavel itself in a child process bounded in time and memory.
+    #[command(hide = true)]
+    CompileComponent,
 }
 
 /// The source kinds policies may use in this binary: the standard ones (`wasm`, `field`) and
@@ -71,6 +75,7 @@ fn main() -> std::process::ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::CompileComponent => return gavel_host::run_compile_child(),
         Command::Score(args) => score::run(args),
         Command::Check { policy } => policy::check(&policy),
         Command::Serve(args) => serve::run(args),

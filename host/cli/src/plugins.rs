@@ -46,9 +46,37 @@ pub fn source(spec: &str) -> anyhow::Result<PluginSource> {
     bail!("no bundled plugin named {spec:?} and no such file (bundled: {})", names.join(", "))
 }
 
+/// The host of every command: components are compiled in a child process of this binary
+/// (`gavel compile-component`), bounded by `GAVEL_COMPILE_TIMEOUT_S` (default 120) and
+/// `GAVEL_COMPILE_MEMORY_MIB` (default 4096).
+pub fn new_host() -> anyhow::Result<Host> {
+    let mut config = HostConfig::default();
+    let number = |name: &str| -> anyhow::Result<Option<u64>> {
+        match std::env::var(name) {
+            Ok(text) => text
+                .trim()
+                .parse()
+                .map(Some)
+                .with_context(|| format!("{name}={text:?} is not a whole number")),
+            Err(_) => Ok(None),
+        }
+    };
+    if let Some(seconds) = number("GAVEL_COMPILE_TIMEOUT_S")? {
+        config.compile.timeout = std::time::Duration::from_secs(seconds);
+    }
+    if let Some(mib) = number("GAVEL_COMPILE_MEMORY_MIB")? {
+        config.compile.memory_mib = mib;
+    }
+    match std::env::current_exe() {
+        Ok(exe) => config.compile.isolate = Some((exe, vec!["compile-component".into()])),
+        Err(e) => tracing::warn!("cannot find gavel's own binary ({e}); compiling in process"),
+    }
+    Host::new(config).context("cannot start the plugin host")
+}
+
 /// Creates a host and loads one plugin.
 pub fn load(spec: &str, options: &LoadOptions) -> anyhow::Result<(Host, Arc<Plugin>)> {
-    let host = Host::new(HostConfig::default()).context("cannot start the plugin host")?;
+    let host = crate::plugins::new_host()?;
     let plugin = host
         .load_with(source(spec)?, options)
         .with_context(|| format!("cannot load plugin {spec:?}"))?;
@@ -56,7 +84,7 @@ pub fn load(spec: &str, options: &LoadOptions) -> anyhow::Result<(Host, Arc<Plug
 }
 
 pub fn list() -> anyhow::Result<()> {
-    let host = Host::new(HostConfig::default()).context("cannot start the plugin host")?;
+    let host = crate::plugins::new_host()?;
     println!("{:<10} {:<9} DESCRIPTION", "NAME", "VERSION");
     for bundled in gavel_bundled::PLUGINS {
         let plugin = host

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use gavel_core::{Outcome, Record, Sample, Status};
-use gavel_host::{Host, LoadOptions};
+use gavel_host::LoadOptions;
 use gavel_policy::{Policy, Scorer, SourceSpec};
 use gavel_sandbox::WasmLimits;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -64,8 +64,7 @@ fn scorer(args: &Args) -> anyhow::Result<Scorer> {
         );
     }
     if let Some(path) = &args.policy {
-        let host =
-            Host::new(gavel_host::HostConfig::default()).context("cannot start the plugin host")?;
+        let host = crate::plugins::new_host()?;
         let policy = Policy::load(path, &crate::source_kinds(host))?;
         return Ok(Scorer::Policy(policy));
     }

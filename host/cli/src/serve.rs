@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use gavel_daemon::ServeConfig;
-use gavel_host::{Host, HostConfig};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -42,7 +41,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     config.max_queued = args.max_queued;
     config.max_body_bytes = args.max_body_bytes;
     config.max_batch = args.max_batch;
-    let host = Host::new(HostConfig::default()).context("cannot start the plugin host")?;
+    let host = crate::plugins::new_host()?;
     let kinds = Arc::new(move || crate::source_kinds(host.clone()));
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(gavel_daemon::serve(config, kinds))?;

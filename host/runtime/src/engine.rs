@@ -56,6 +56,12 @@ pub(crate) fn new_engine(instances: u32) -> Result<Engine, HostError> {
     Engine::new(&config).map_err(|e| HostError::Engine(format!("{e:#}")))
 }
 
+/// An engine for compiling only (an isolated compilation's child process): the same code
+/// generation as [`new_engine`], without the instance pool, which it never uses.
+pub(crate) fn compile_engine() -> wasmtime::Result<Engine> {
+    Engine::new(&base_config())
+}
+
 fn base_config() -> Config {
     let mut config = Config::new();
     config

@@ -63,6 +63,15 @@ pub enum LoadError {
         /// wasmtime's message.
         message: String,
     },
+    /// Compiling the component went past a bound (time or memory): it is refused, and
+    /// whatever was under way stopped.
+    #[error("plugin {plugin} is refused: {limit}")]
+    CompileLimit {
+        /// The plugin's name.
+        plugin: String,
+        /// Which bound, and its value.
+        limit: String,
+    },
     /// The component imports something this plugin was not granted.
     #[error(
         "plugin {plugin} imports {}, which it was not granted ({})",

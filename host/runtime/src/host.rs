@@ -18,6 +18,7 @@ use wasmtime::component::{Component, Linker};
 
 use crate::cache::{self, ComponentCache};
 use crate::call::{call_batch, new_store};
+use crate::compile::{self, CompileConfig};
 use crate::plugin::{Plugin, PluginSource};
 use crate::state::HostState;
 use crate::versions::{PluginPre, SUPPORTED};
@@ -36,6 +37,9 @@ pub struct HostConfig {
     /// Plugin instances alive at once (pool slots), across async and blocking callers.
     /// Default 256.
     pub max_instances: u32,
+    /// How components are compiled: bounded in time and memory, in a child process when
+    /// the embedding binary offers one.
+    pub compile: CompileConfig,
 }
 
 impl Default for HostConfig {
@@ -45,6 +49,7 @@ impl Default for HostConfig {
             max_pending: 1024,
             cache_dir: cache::default_dir(),
             max_instances: 256,
+            compile: CompileConfig::default(),
         }
     }
 }
@@ -71,6 +76,7 @@ struct Inner {
     engine: Engine,
     linker: Linker<HostState>,
     cache: Option<ComponentCache>,
+    compile: CompileConfig,
     workers: Arc<Semaphore>,
     pending: AtomicUsize,
     max_pending: usize,
@@ -104,6 +110,7 @@ impl Host {
                 engine,
                 linker,
                 cache,
+                compile: config.compile,
                 workers: Arc::new(Semaphore::new(config.workers.max(1))),
                 pending: AtomicUsize::new(0),
                 max_pending: config.max_pending.max(1),
@@ -218,10 +225,7 @@ impl Host {
         if let Some(component) = self.inner.cache.as_ref().and_then(|c| c.get(engine, wasm)) {
             return Ok(component);
         }
-        let component = Component::new(engine, wasm).map_err(|e| LoadError::Compile {
-            plugin: label.to_owned(),
-            message: format!("{e:#}"),
-        })?;
+        let component = compile::compile(engine, &self.inner.compile, label, wasm)?;
         if let Some(cache) = &self.inner.cache {
             cache.put(wasm, &component);
         }

@@ -25,6 +25,7 @@
 
 mod cache;
 mod call;
+mod compile;
 mod engine;
 mod error;
 mod host;
@@ -35,6 +36,7 @@ mod state;
 mod versions;
 mod virtual_wasi;
 
+pub use compile::{CompileConfig, run_compile_child};
 pub use error::{HostError, LoadError};
 pub use host::{Host, HostConfig, LoadOptions, MAX_COMPONENT_BYTES, sha256_hex};
 pub use info::PluginInfo;

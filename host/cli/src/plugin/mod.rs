@@ -9,7 +9,7 @@ use std::process::{Command as Process, Stdio};
 
 use anyhow::{Context, bail};
 use gavel_core::{Outcome, Sample};
-use gavel_host::{Host, HostConfig, LoadOptions, PluginSource};
+use gavel_host::{LoadOptions, PluginSource};
 use gavel_sandbox::{Capability, Grants};
 use serde_json::Value;
 
@@ -70,7 +70,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Build { dir } => {
             let wasm = build(&dir)?;
-            let host = Host::new(HostConfig::default()).context("cannot start the plugin host")?;
+            let host = crate::plugins::new_host()?;
             // The author's check: everything granted, so what it requests can be reported.
             let options =
                 LoadOptions { grants: Grants::of(Capability::ALL), ..LoadOptions::default() };
@@ -234,7 +234,7 @@ fn test(plugin: &str, input: &Path, config: &str, grants: &Grants) -> anyhow::Re
         samples.push(Sample::from_json_line(&value.to_string()).with_context(at)?);
         expects.push(expect);
     }
-    let host = Host::new(HostConfig::default()).context("cannot start the plugin host")?;
+    let host = crate::plugins::new_host()?;
     let options = LoadOptions { grants: grants.clone(), ..LoadOptions::default() };
     let plugin = host.load_with(source, &options).context("cannot load the plugin")?;
     let outcomes = host.score_batch_blocking(&plugin, &samples, &config)?;
