@@ -85,9 +85,16 @@ class Scorer:
         return cls(NativeScorer.from_policy(os.fspath(path)))
 
     @classmethod
-    def from_plugin(cls, plugin: str, config: dict | None = None, limits: dict | None = None) -> "Scorer":
-        """A bundled plugin by name (``math``, ``format``, ``exact``, ``toolcall``) or a ``.wasm`` path."""
-        return cls(NativeScorer.from_plugin(plugin, json.dumps(config or {}), json.dumps(limits or {})))
+    def from_plugin(cls, plugin: str, config: dict | None = None, limits: dict | None = None,
+                    grant: Sequence[str] = (), seed: int = 0) -> "Scorer":
+        """A bundled plugin by name (``math``, ``format``, ``exact``, ``toolcall``) or a ``.wasm`` path.
+
+        ``grant`` lists the capabilities the plugin may use (``clock``, ``random``, ``files``,
+        ``sockets``; a componentize-py plugin needs all four), each virtual and deterministic;
+        ``seed`` seeds ``random``.
+        """
+        grants = json.dumps({"capabilities": list(grant), "seed": seed})
+        return cls(NativeScorer.from_plugin(plugin, json.dumps(config or {}), json.dumps(limits or {}), grants))
 
     @classmethod
     def remote(cls, url: str | None = None, token: str | None = None, timeout: float = 180.0) -> "Scorer":

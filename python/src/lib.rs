@@ -45,13 +45,16 @@ impl NativeScorer {
         Ok(Self { scorer: Scorer::Policy(policy), runtime })
     }
 
-    /// Loads a bundled plugin by name, or a `.wasm` component by path, with a JSON config.
+    /// Loads a bundled plugin by name, or a `.wasm` component by path, with a JSON config,
+    /// limits and grants (`{"capabilities": [...], "seed": N}`).
     #[staticmethod]
+    #[pyo3(signature = (spec, config_json, limits_json, grants_json = "{}"))]
     fn from_plugin(
         py: Python<'_>,
         spec: &str,
         config_json: &str,
         limits_json: &str,
+        grants_json: &str,
     ) -> PyResult<Self> {
         let runtime = runtime()?;
         let host = host()?;
@@ -59,6 +62,9 @@ impl NativeScorer {
             .map_err(|e| PyValueError::new_err(format!("config is not JSON: {e}")))?;
         let limits: WasmLimits = serde_json::from_str(limits_json)
             .map_err(|e| PyValueError::new_err(format!("invalid limits: {e}")))?;
+        let grants: gavel_sandbox::Grants = serde_json::from_str(grants_json)
+            .map_err(|e| PyValueError::new_err(format!("invalid grant: {e}")))?;
+        let options = gavel_host::LoadOptions { limits, grants, ..Default::default() };
         let source = match gavel_bundled::find(spec) {
             Some(bundled) => gavel_host::PluginSource::bytes(bundled.name, bundled.wasm),
             None if Path::new(spec).is_file() => gavel_host::PluginSource::file(spec),
@@ -72,7 +78,7 @@ impl NativeScorer {
         };
         let plugin = py
             .allow_threads(|| {
-                let plugin = host.load(source, limits).map_err(|e| e.to_string())?;
+                let plugin = host.load_with(source, &options).map_err(|e| e.to_string())?;
                 host.check_config(&plugin, &config).map_err(|e| e.to_string())?;
                 Ok::<_, String>(plugin)
             })

@@ -104,3 +104,25 @@ def test_remote_matches_in_process(server, policy):
     assert remote.score(samples) == policy.score(samples)
     with pytest.raises(gavel.GavelError, match="cannot reach"):
         gavel.Scorer.remote("http://127.0.0.1:9", timeout=5).score(samples)
+
+
+def test_a_python_plugin_in_process_with_its_grants(tmp_path):
+    """The componentize-py keywords plugin, built by `gavel plugin build`, scored in process
+    with the four capabilities its interpreter imports: deterministic, refused without them."""
+    plugin_dir = tmp_path / "keywords-py"
+    plugin_dir.mkdir()
+    (plugin_dir / "app.py").write_text((ROOT / "plugins/keywords-py/app.py").read_text())
+    built = subprocess.run([gavel_bin(), "plugin", "build", str(plugin_dir)],
+                           capture_output=True, text=True, env=dict(os.environ, GAVEL_CACHE_DIR=str(tmp_path / "c")))
+    assert built.returncode == 0, built.stderr
+    wasm = built.stdout.strip()
+    grant = ["clock", "random", "files", "sockets"]
+    samples = [{"id": "a", "completion": "Chlorophyll captures light.",
+                "reference": {"keywords": ["chlorophyll", "light", "water"]}}]
+    first = gavel.Scorer.from_plugin(wasm, grant=grant, seed=3).score(samples)
+    assert first[0]["components"]["coverage"] == pytest.approx(2 / 3)
+    assert gavel.Scorer.from_plugin(wasm, grant=grant, seed=3).score(samples) == first
+    with pytest.raises(ValueError, match="which it was not granted"):
+        gavel.Scorer.from_plugin(wasm)
+    with pytest.raises(ValueError, match="network"):
+        gavel.Scorer.from_plugin("math", grant=["network"])

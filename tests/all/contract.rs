@@ -209,6 +209,20 @@ fn a_policy_pins_a_plugin_by_hash() {
         gavel_policy::Policy::parse(&text, "pinned.toml", std::path::Path::new("/"), &kinds)
     };
     assert!(policy(&hash).is_ok());
+    // The operator may pin the contract version too.
+    let versioned = |contract: &str| {
+        let text = format!(
+            "version = 1\nreward = \"len\"\n[sources.len]\nkind = \"wasm\"\nplugin = {path:?}\ncontract = {contract:?}\n"
+        );
+        gavel_policy::Policy::parse(&text, "versioned.toml", std::path::Path::new("/"), &kinds)
+    };
+    assert!(versioned("0.2.0").is_ok());
+    let Err(err) = versioned("0.1.0") else { panic!("the wrong contract loaded") };
+    assert!(
+        err.to_string()
+            .contains("speaks gavel:reward 0.2.0, but the operator pinned contract 0.1.0"),
+        "{err}"
+    );
     let Err(err) = policy(&"0".repeat(64)) else { panic!("the wrong pin loaded") };
     let err = err.to_string();
     assert!(err.contains("pinned to 0000") && err.contains(&hash), "{err}");

@@ -90,7 +90,7 @@ fn scorer(args: &Args) -> anyhow::Result<Scorer> {
     let spec = args.plugin.as_deref().expect("clap requires --plugin, --policy or --verifier");
     let limits: WasmLimits = serde_json::from_str(args.limits.as_deref().unwrap_or("{}"))
         .context("--limits is invalid")?;
-    let options = LoadOptions { limits, grants: args.grants.grants(), sha256: None };
+    let options = LoadOptions { limits, grants: args.grants.grants(), ..LoadOptions::default() };
     let (host, plugin) = crate::plugins::load(spec, &options)?;
     host.check_config(&plugin, &config)?;
     Ok(Scorer::Plugin { host, plugin, config })

@@ -119,8 +119,10 @@ impl SourceKinds {
     }
 }
 
-/// A WASM reward plugin: `plugin` (a bundled name or a `.wasm` path), `config`, `limits`, and
-/// `output` (`scalar`, default, or `bool`: the reward must then be exactly 0 or 1).
+/// A WASM reward plugin: `plugin` (a bundled name or a `.wasm` path), `config`, `limits`,
+/// `output` (`scalar`, default, or `bool`: the reward must then be exactly 0 or 1), and what the
+/// operator allows it: `sha256` (the pin), `contract` (the version it must speak), `grant`
+/// (capabilities) and `seed` (of the `random` capability).
 pub struct WasmSource {
     host: Host,
     plugin: Arc<Plugin>,
@@ -132,7 +134,7 @@ pub struct WasmSource {
 impl WasmSource {
     fn build(host: &Host, spec: &SourceSpec) -> Result<Arc<dyn Source>, String> {
         spec.refuse_unknown_keys(&[
-            "plugin", "sha256", "grant", "seed", "config", "limits", "output",
+            "plugin", "sha256", "contract", "grant", "seed", "config", "limits", "output",
         ])?;
         let Some(name) = spec.string("plugin")? else {
             return Err("a wasm source needs `plugin` (a bundled name or a .wasm path)".into());
@@ -177,6 +179,7 @@ impl WasmSource {
             limits,
             sha256: spec.string("sha256")?.map(str::to_owned),
             grants: grants(spec)?,
+            contract: spec.string("contract")?.map(str::to_owned),
         };
         let plugin = host.load_with(source, &options).map_err(|e| e.to_string())?;
         host.check_config(&plugin, &config).map_err(|e| e.to_string())?;

@@ -97,6 +97,18 @@ pub enum LoadError {
         /// What the component exports.
         found: String,
     },
+    /// The operator pinned a contract version and the plugin speaks another.
+    #[error(
+        "plugin {plugin} speaks gavel:reward {found}, but the operator pinned contract {expected}"
+    )]
+    ContractMismatch {
+        /// The plugin's name.
+        plugin: String,
+        /// The pinned version.
+        expected: String,
+        /// The version the plugin exports.
+        found: String,
+    },
     /// The component exports the interface but with the wrong shape, or fails to instantiate.
     #[error("plugin {plugin} cannot be linked: {message}")]
     Link {

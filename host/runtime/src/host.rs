@@ -64,6 +64,8 @@ pub struct LoadOptions {
     pub sha256: Option<String>,
     /// The capabilities it may use beyond pure computation. Default: none.
     pub grants: Grants,
+    /// The contract version (such as `0.2.0`) it must speak, when the operator pins one.
+    pub contract: Option<String>,
 }
 
 /// The plugin host. Cheap to clone; clones share the engine, cache and worker budget.
@@ -133,7 +135,7 @@ impl Host {
         source: PluginSource,
         options: &LoadOptions,
     ) -> Result<Arc<Plugin>, LoadError> {
-        let LoadOptions { limits, sha256, grants } = options;
+        let LoadOptions { limits, sha256, grants, contract } = options;
         let label = source.label();
         limits.validate().map_err(|error| LoadError::Limits { plugin: label.clone(), error })?;
         let too_large = |bytes: u64| LoadError::TooLarge {
@@ -193,6 +195,15 @@ impl Host {
         let info = pre
             .describe(&mut new_store(engine, limits, grants, 1))
             .map_err(|e| LoadError::Describe { plugin: label, message: format!("{e:#}") })?;
+        if let Some(expected) = contract
+            && expected.trim() != info.api_version
+        {
+            return Err(LoadError::ContractMismatch {
+                plugin: info.name,
+                expected: expected.trim().to_owned(),
+                found: info.api_version,
+            });
+        }
         let not_granted: Vec<String> = info
             .capabilities
             .iter()
