@@ -2,7 +2,7 @@
 //!
 //! Each one links a group of WASI interfaces, and each is *virtual*: what the plugin sees is
 //! fixed by gavel and by the grant, never the host's. A clock that does not move, randomness
-//! from a seed, a filesystem with nothing of the host in it and sockets that refuse every
+//! from a seed, a filesystem holding only the plugin's own files and sockets that refuse every
 //! call. So a granted plugin stays deterministic: the same input gives the same reward on any
 //! machine, at any time. Toolchains such as componentize-py import all of these whether or
 //! not the code uses them; granting them is what lets such components load at all.
@@ -26,9 +26,10 @@ pub enum Capability {
     /// pseudo-random stream from [`Grants::seed`], restarted in every call. Deterministic by
     /// design, so not a secret: a plugin cannot use it for cryptography.
     Random,
-    /// `wasi:filesystem/types` and `wasi:filesystem/preopens`: a filesystem with no
-    /// directories (no preopens), so every path fails to open. Nothing of the host is
-    /// reachable; the standard library of an interpreted language can load with it.
+    /// `wasi:filesystem/types` and `wasi:filesystem/preopens`: the files the plugin ships in
+    /// its own component (a `gavel:files` section, covered by its pin), read-only at `/`, their
+    /// times reading the virtual epoch; with none, no directory at all. Nothing of the host is
+    /// reachable.
     Files,
     /// `wasi:sockets/*`: linked so a runtime that imports them loads, but every call fails
     /// with `access-denied`. gavel never grants network access, name lookups or listening.
@@ -74,7 +75,7 @@ impl Capability {
                 "wasi:random: a pseudo-random stream from the grant's seed, the same in every call"
             }
             Capability::Files => {
-                "wasi:filesystem: no directories at all; nothing of the host is reachable"
+                "wasi:filesystem: the files the plugin ships, read-only at /; nothing of the host"
             }
             Capability::Sockets => "wasi:sockets: every call fails with access-denied",
         }

@@ -132,3 +132,39 @@ fn a_policy_grants_capabilities_per_plugin() {
     let Err(err) = policy("grant = [\"random\", \"network\"]") else { panic!("unknown grant") };
     assert!(err.to_string().contains("unknown capability \"network\""), "{err}");
 }
+
+/// Files a plugin ships in its own component (a `gavel:files` section, under its pin) are what
+/// a `files` grant shows: read-only, at `/`, their times the virtual epoch; the host stays out
+/// of sight, and the written-out copy goes away with the plugin.
+#[test]
+fn granted_files_are_the_files_the_plugin_ships() {
+    let (host, _cache) = host();
+    let wasm = std::fs::read(guest("shipped-files")).unwrap();
+    let words = ("data/words.txt".to_owned(), b"alpha\nbeta\ngamma\n".to_vec());
+    let shipped = gavel_host::ship_files(&wasm, &[words]).unwrap();
+    let grants = Grants::of([Capability::Files, Capability::Clock]);
+    let options = LoadOptions { grants, ..LoadOptions::default() };
+    let written_out = || -> std::collections::BTreeSet<_> {
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .filter(|n| n.to_string_lossy().starts_with("gavel-files-"))
+            .collect()
+    };
+    let before = written_out();
+    let plugin = host.load_with(PluginSource::bytes("shipped", shipped), &options).unwrap();
+    assert_eq!(written_out().len(), before.len() + 1);
+    let outcome = score(&host, &plugin, &["x"]).remove(0);
+    let got = scored(&outcome);
+    assert_eq!(got.value, 3.0, "{:?}", got.explanation);
+    let parts: std::collections::BTreeMap<_, _> = got.components.iter().cloned().collect();
+    assert_eq!(parts["write_refused"], 1.0);
+    assert_eq!(parts["host_hidden"], 1.0);
+    assert_eq!(parts["mtime"], gavel_sandbox::VIRTUAL_WALL_CLOCK_SECS as f64);
+    // The same component without its files sees nothing.
+    let bare = host.load_with(PluginSource::bytes("bare", wasm), &options).unwrap();
+    assert_eq!(score(&host, &bare, &["x"])[0].reward(), Some(0.0));
+    drop(plugin);
+    assert_eq!(written_out(), before, "the written-out files outlived their plugin");
+}

@@ -87,9 +87,11 @@ pub(crate) fn new_store(
     engine: &Engine,
     limits: &WasmLimits,
     grants: &Grants,
+    files: Option<&std::path::Path>,
     samples: usize,
 ) -> Store<HostState> {
-    let state = HostState::new(limits.memory_bytes(), limits.stderr_bytes as usize, grants.seed);
+    let state =
+        HostState::new(limits.memory_bytes(), limits.stderr_bytes as usize, grants.seed, files);
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limiter);
     store.set_fuel(limits.batch_fuel(samples)).expect("fuel is enabled on the engine");
@@ -116,7 +118,7 @@ fn run(
     );
     let _enter = span.enter();
     let started = Instant::now();
-    let mut store = new_store(engine, &plugin.limits, &plugin.grants, n);
+    let mut store = new_store(engine, &plugin.limits, &plugin.grants, plugin.files(), n);
     let result = plugin.pre.score(&mut store, config, batch);
     let fuel_left = store.get_fuel().unwrap_or(0);
     span.record("fuel_used", plugin.limits.batch_fuel(n) - fuel_left);

@@ -97,6 +97,15 @@ pub enum LoadError {
         /// What the component exports.
         found: String,
     },
+    /// The files the component ships (its `gavel:files` section) are malformed or cannot be
+    /// written out.
+    #[error("plugin {plugin} ships files gavel cannot use: {message}")]
+    ShippedFiles {
+        /// The plugin's name.
+        plugin: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The operator pinned a contract version and the plugin speaks another.
     #[error(
         "plugin {plugin} speaks gavel:reward {found}, but the operator pinned contract {expected}"

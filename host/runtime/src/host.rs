@@ -20,6 +20,7 @@ use crate::cache::{self, ComponentCache};
 use crate::call::{call_batch, new_store};
 use crate::compile::{self, CompileConfig};
 use crate::plugin::{Plugin, PluginSource};
+use crate::shipped::{ShippedDir, shipped_files};
 use crate::state::HostState;
 use crate::versions::{PluginPre, SUPPORTED};
 use crate::{HostError, LoadError, engine, linker};
@@ -172,6 +173,8 @@ impl Host {
         if let Some(declared) = linker::declared_imports(&wasm) {
             linker::check_imports(&label, &declared, grants)?;
         }
+        let files = shipped_files(&wasm)
+            .map_err(|message| LoadError::ShippedFiles { plugin: label.clone(), message })?;
         let component = self.compile(&label, &wasm)?;
         let engine = &self.inner.engine;
 
@@ -193,7 +196,7 @@ impl Host {
             }
         };
         let info = pre
-            .describe(&mut new_store(engine, limits, grants, 1))
+            .describe(&mut new_store(engine, limits, grants, None, 1))
             .map_err(|e| LoadError::Describe { plugin: label, message: format!("{e:#}") })?;
         if let Some(expected) = contract
             && expected.trim() != info.api_version
@@ -220,12 +223,22 @@ impl Host {
         let requested: Vec<Capability> =
             info.capabilities.iter().filter_map(|name| name.parse().ok()).collect();
         linker::check_declared(&info.name, &imports, &requested)?;
+        let shipped = match files {
+            Some(files) if grants.allows(Capability::Files) => {
+                Some(ShippedDir::write(&files).map_err(|e| LoadError::ShippedFiles {
+                    plugin: info.name.clone(),
+                    message: format!("cannot write them out: {e}"),
+                })?)
+            }
+            _ => None,
+        };
         let digest = cache::hex(&Sha256::digest(&wasm));
         Ok(Arc::new(Plugin {
             info,
             pre,
             limits: limits.clone(),
             grants: grants.clone(),
+            shipped,
             imports,
             digest,
         }))
@@ -260,7 +273,8 @@ impl Host {
         config: &serde_json::Value,
     ) -> Result<(), HostError> {
         let text = config_text(config)?;
-        let mut store = new_store(&self.inner.engine, &plugin.limits, &plugin.grants, 1);
+        let mut store =
+            new_store(&self.inner.engine, &plugin.limits, &plugin.grants, plugin.files(), 1);
         match plugin.pre.score(&mut store, &text, Vec::new()) {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(message)) => {

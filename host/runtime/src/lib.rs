@@ -32,6 +32,7 @@ mod host;
 mod info;
 mod linker;
 mod plugin;
+mod shipped;
 mod state;
 mod versions;
 mod virtual_wasi;
@@ -41,6 +42,7 @@ pub use error::{HostError, LoadError};
 pub use host::{Host, HostConfig, LoadOptions, MAX_COMPONENT_BYTES, sha256_hex};
 pub use info::PluginInfo;
 pub use plugin::{Plugin, PluginSource};
+pub use shipped::{FILES_SECTION, MAX_SHIPPED_BYTES, ShippedFile, ship_files, shipped_files};
 
 /// The wasmtime version this host embeds (part of every precompiled-cache key).
 pub const WASMTIME_VERSION: &str = "48.0.8";

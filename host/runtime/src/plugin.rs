@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use gavel_sandbox::{Grants, WasmLimits};
 
 use crate::info::PluginInfo;
+use crate::shipped::ShippedDir;
 use crate::versions::PluginPre;
 
 /// Where a plugin's component comes from.
@@ -50,6 +51,7 @@ pub struct Plugin {
     pub(crate) pre: PluginPre,
     pub(crate) limits: WasmLimits,
     pub(crate) grants: Grants,
+    pub(crate) shipped: Option<ShippedDir>,
     pub(crate) imports: Vec<String>,
     pub(crate) digest: String,
 }
@@ -68,6 +70,11 @@ impl Plugin {
     /// What the operator granted it.
     pub fn grants(&self) -> &Grants {
         &self.grants
+    }
+
+    /// Where the files it ships are written out, when it ships any and was granted `files`.
+    pub(crate) fn files(&self) -> Option<&std::path::Path> {
+        self.shipped.as_ref().map(ShippedDir::path)
     }
 
     /// The component's imports.

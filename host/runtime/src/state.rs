@@ -23,10 +23,22 @@ impl HostState {
     /// virtual (the randomness from `seed`). Which of these a plugin may import at all is
     /// decided at load, by its grants; the context is the same for all, so an interface shows
     /// nothing of the host even when granted.
-    pub(crate) fn new(memory_bytes: usize, output_bytes: usize, seed: u64) -> Self {
+    /// `files`: a directory of files the plugin shipped, preopened read-only at `/`.
+    pub(crate) fn new(
+        memory_bytes: usize,
+        output_bytes: usize,
+        seed: u64,
+        files: Option<&std::path::Path>,
+    ) -> Self {
         use crate::virtual_wasi::{FixedWallClock, SeededRandom, SteppingClock, insecure_seed};
         let output = CappedOutput::new(output_bytes);
-        let wasi = WasiCtx::builder()
+        let mut builder = WasiCtx::builder();
+        if let Some(dir) = files
+            && let Err(e) = builder.preopened_dir(dir, "/", wasmtime_wasi::FsPerms::ReadOnly)
+        {
+            tracing::warn!(dir = %dir.display(), error = %e, "cannot open the shipped files");
+        }
+        let wasi = builder
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
