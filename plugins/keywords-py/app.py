@@ -3,7 +3,9 @@
 A gavel plugin in Python, built into a WebAssembly component with componentize-py
 (`gavel plugin build plugins/keywords-py`). Reference: ``{"keywords": ["...", ...]}``.
 Reward = the fraction of keywords the completion contains, minus ``penalty_per_word`` for
-each word beyond ``target_words`` (the penalty capped at ``max_penalty``).
+each word beyond ``target_words`` (the penalty capped at ``max_penalty``). Words are counted
+without the stop words in ``files/stopwords.txt``, which the plugin ships inside its component
+and reads at ``/stopwords.txt`` (the ``files`` capability shows it nothing else).
 """
 
 import re
@@ -14,6 +16,13 @@ DEFAULTS = {"target_words": 100, "penalty_per_word": 0.01, "max_penalty": 1.0,
             "case_sensitive": False}
 
 WORD = re.compile(r"\w+")
+
+
+def stopwords():
+    """The shipped stop words. Read when scoring, not at import: componentize-py runs the
+    import at build time, on the build machine's files."""
+    with open("/stopwords.txt", encoding="utf-8") as f:
+        return frozenset(line.strip() for line in f if line.strip())
 
 
 def check_config(config):
@@ -44,7 +53,8 @@ def reward(sample, config):
     text = fold(sample.completion)
     missing = [k for k in keywords if fold(k) not in text]
     coverage = 1.0 - len(missing) / len(keywords)
-    words = len(WORD.findall(sample.completion))
+    skip = stopwords()
+    words = sum(1 for w in WORD.findall(sample.completion) if w.casefold() not in skip)
     over = max(0, words - config["target_words"])
     penalty = min(config["max_penalty"], over * config["penalty_per_word"])
 

@@ -112,6 +112,8 @@ def test_a_python_plugin_in_process_with_its_grants(tmp_path):
     plugin_dir = tmp_path / "keywords-py"
     plugin_dir.mkdir()
     (plugin_dir / "app.py").write_text((ROOT / "plugins/keywords-py/app.py").read_text())
+    (plugin_dir / "files").mkdir()
+    (plugin_dir / "files/stopwords.txt").write_text((ROOT / "plugins/keywords-py/files/stopwords.txt").read_text())
     built = subprocess.run([gavel_bin(), "plugin", "build", str(plugin_dir)],
                            capture_output=True, text=True, env=dict(os.environ, GAVEL_CACHE_DIR=str(tmp_path / "c")))
     assert built.returncode == 0, built.stderr

@@ -38,17 +38,22 @@ fn the_python_keywords_plugin_builds_scores_and_is_deterministic() {
     let dir = work.path().join("keywords-py");
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins/keywords-py");
     std::fs::create_dir_all(dir.join("tests")).unwrap();
-    for file in ["app.py", "tests/cases.jsonl"] {
+    std::fs::create_dir_all(dir.join("files")).unwrap();
+    for file in ["app.py", "tests/cases.jsonl", "files/stopwords.txt"] {
         std::fs::copy(source.join(file), dir.join(file)).unwrap();
     }
     let wasm = build(&cache, &dir);
     assert!(wasm.ends_with("keywords-py.wasm"), "{wasm}");
+    // Its stop words travel inside the component (the `files` capability reads them).
+    let bytes = std::fs::read(&wasm).unwrap();
+    let shipped = gavel_host::shipped_files(&bytes).unwrap().expect("files shipped");
+    assert_eq!(shipped[0].0, "stopwords.txt");
 
     let cases = source.join("tests/cases.jsonl");
     let cases = cases.to_str().unwrap();
     let tested = gavel(&cache, &["plugin", "test", &wasm, "--input", cases, "--grant", GRANT]);
     assert!(tested.status.success(), "{}{}", text(&tested.stdout), text(&tested.stderr));
-    assert!(text(&tested.stdout).contains("5 cases, 5 passed, 0 failed"));
+    assert!(text(&tested.stdout).contains("6 cases, 6 passed, 0 failed"));
 
     // Scoring twice gives the same bytes: rewards, components and explanations.
     let samples = work.path().join("samples.jsonl");

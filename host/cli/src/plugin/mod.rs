@@ -70,6 +70,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Build { dir } => {
             let wasm = build(&dir)?;
+            ship_files(&dir, &wasm)?;
             let host = crate::plugins::new_host()?;
             // The author's check: everything granted, so what it requests can be reported.
             let options =
@@ -111,6 +112,47 @@ pub fn build(dir: &Path) -> anyhow::Result<PathBuf> {
             dir.display()
         )
     }
+}
+
+/// Puts the files under `dir/files/` (if any) into the component at `wasm`, where a plugin
+/// granted `files` reads them at `/` (`files/words.txt` as `/words.txt`).
+fn ship_files(dir: &Path, wasm: &Path) -> anyhow::Result<()> {
+    let root = dir.join("files");
+    if !root.is_dir() {
+        return Ok(());
+    }
+    let mut files = Vec::new();
+    let mut pending = vec![root.clone()];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder)
+            .with_context(|| format!("cannot list {}", folder.display()))?
+        {
+            let path = entry?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.is_file() {
+                let name = path.strip_prefix(&root).expect("under root");
+                let name = name
+                    .to_str()
+                    .with_context(|| format!("{} is not a UTF-8 path", path.display()))?;
+                let data = std::fs::read(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                files.push((name.replace(std::path::MAIN_SEPARATOR, "/"), data));
+            }
+        }
+    }
+    files.sort();
+    let bytes = std::fs::read(wasm)?;
+    let shipped = gavel_host::ship_files(&bytes, &files)
+        .map_err(|e| anyhow::anyhow!("cannot ship {}: {e}", root.display()))?;
+    std::fs::write(wasm, shipped)?;
+    let total: usize = files.iter().map(|(_, d)| d.len()).sum();
+    eprintln!(
+        "shipped {} files ({total} bytes) from {} (read at / with `files`)",
+        files.len(),
+        root.display()
+    );
+    Ok(())
 }
 
 /// Whether `dir` is a plugin's source folder (rather than a component or a bundled name).
@@ -216,7 +258,9 @@ fn build_python(dir: &Path) -> anyhow::Result<PathBuf> {
 fn test(plugin: &str, input: &Path, config: &str, grants: &Grants) -> anyhow::Result<()> {
     let config: Value = serde_json::from_str(config).context("--config is not valid JSON")?;
     let source = if is_plugin_dir(Path::new(plugin)) {
-        PluginSource::file(build(Path::new(plugin))?)
+        let wasm = build(Path::new(plugin))?;
+        ship_files(Path::new(plugin), &wasm)?;
+        PluginSource::file(wasm)
     } else {
         crate::plugins::source(plugin)?
     };
