@@ -1,7 +1,7 @@
 //! Capabilities: what an operator grants a plugin beyond pure computation, each virtual and
-//! deterministic. A granted plugin sees a stopped clock, seeded randomness, no files and
-//! refused sockets; a plugin is refused when it requests, or imports, more than it was granted,
-//! or imports a capability it did not declare.
+//! deterministic. A granted plugin sees a stopped clock, seeded randomness, only the files it
+//! ships and refused sockets; a plugin is refused when it requests, or imports, more than it
+//! was granted, or imports a capability it did not declare.
 
 use gavel_core::Outcome;
 use gavel_host::{Host, LoadError, LoadOptions, Plugin, PluginSource};

@@ -12,7 +12,7 @@ use gavel_sandbox::{Capability, Grants, WasmLimits};
 #[derive(clap::Args, Debug, Default, Clone)]
 pub struct GrantArgs {
     /// Capabilities to grant the plugin, comma-separated: clock, random, files, sockets. Each
-    /// is virtual and deterministic (a stopped clock, seeded randomness, no files, refused
+    /// is virtual and deterministic (a stopped clock, seeded randomness, only shipped files, refused
     /// sockets); see the README's plugin guide.
     #[arg(long, value_delimiter = ',', value_parser = |s: &str| s.parse::<Capability>())]
     pub grant: Vec<Capability>,

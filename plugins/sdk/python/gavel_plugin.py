@@ -30,8 +30,8 @@ CONTRACT = "0.2.0"
 
 #: What a componentize-py component imports beyond Rust's std: its interpreter links the
 #: clocks, randomness, the filesystem and sockets whether or not the code uses them. The host
-#: gives each a virtual, deterministic view (a stopped clock, seeded randomness, no files,
-#: refused sockets) once the operator grants it.
+#: gives each a virtual, deterministic view (a stopped clock, seeded randomness, only the
+#: files the plugin ships, refused sockets) once the operator grants it.
 COMPONENTIZE_PY_CAPABILITIES = ("clock", "random", "files", "sockets")
 
 

@@ -273,8 +273,8 @@ the `reward` and any `components`.
 componentize-py's interpreter imports the clocks, randomness, the filesystem and sockets, so
 the plugin requests those four capabilities and loads only where they are granted. Each is
 virtual: the clock is stopped at 2000-01-01, randomness comes from the operator's seed, there
-are no files and every socket call is refused. So the same input gives the same reward on any
-machine. An exception in `reward` is an `error` outcome, never a reward of 0.
+are only the files the plugin ships (its `files/` folder, read at `/`) and every socket call is
+refused. So the same input gives the same reward on any machine. An exception in `reward` is an `error` outcome, never a reward of 0.
 "#
     )
 }
