@@ -23,7 +23,7 @@ use crate::plugin::{Plugin, PluginSource};
 use crate::shipped::{ShippedDir, shipped_files};
 use crate::state::HostState;
 use crate::versions::{PluginPre, SUPPORTED};
-use crate::{HostError, LoadError, engine, linker};
+use crate::{HostError, LoadError, engine, linker, vet};
 
 /// How a host is set up.
 #[derive(Debug, Clone)]
@@ -139,37 +139,11 @@ impl Host {
         let LoadOptions { limits, sha256, grants, contract } = options;
         let label = source.label();
         limits.validate().map_err(|error| LoadError::Limits { plugin: label.clone(), error })?;
-        let too_large = |bytes: u64| LoadError::TooLarge {
-            plugin: label.clone(),
-            bytes,
-            limit: MAX_COMPONENT_BYTES,
-        };
-        let wasm = match source {
-            PluginSource::Bytes { wasm, .. } => wasm,
-            PluginSource::File(path) => {
-                let size = std::fs::metadata(&path)
-                    .map_err(|error| LoadError::Read { path: path.clone(), error })?
-                    .len();
-                if size > MAX_COMPONENT_BYTES {
-                    return Err(too_large(size));
-                }
-                std::fs::read(&path).map_err(|error| LoadError::Read { path, error })?.into()
-            }
-        };
-        if wasm.len() as u64 > MAX_COMPONENT_BYTES {
-            return Err(too_large(wasm.len() as u64));
-        }
+        let wasm = vet::read(source, &label)?;
         if let Some(pin) = sha256 {
-            let pin = pin.trim().to_ascii_lowercase();
-            if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(LoadError::BadPin { plugin: label, pin });
-            }
-            let found = sha256_hex(&wasm);
-            if found != pin {
-                return Err(LoadError::PinMismatch { plugin: label, expected: pin, found });
-            }
+            vet::check_pin(&label, &wasm, pin)?;
         }
-        check_component_header(&label, &wasm)?;
+        vet::check_header(&label, &wasm)?;
         if let Some(declared) = linker::declared_imports(&wasm) {
             linker::check_imports(&label, &declared, grants)?;
         }
@@ -198,31 +172,7 @@ impl Host {
         let info = pre
             .describe(&mut new_store(engine, limits, grants, None, 1))
             .map_err(|e| LoadError::Describe { plugin: label, message: format!("{e:#}") })?;
-        if let Some(expected) = contract
-            && expected.trim() != info.api_version
-        {
-            return Err(LoadError::ContractMismatch {
-                plugin: info.name,
-                expected: expected.trim().to_owned(),
-                found: info.api_version,
-            });
-        }
-        let not_granted: Vec<String> = info
-            .capabilities
-            .iter()
-            .filter(|name| !name.parse().is_ok_and(|c| grants.allows(c)))
-            .cloned()
-            .collect();
-        if !not_granted.is_empty() {
-            return Err(LoadError::CapabilityNotGranted {
-                plugin: info.name,
-                requested: not_granted,
-                granted: grants.capabilities.iter().copied().collect(),
-            });
-        }
-        let requested: Vec<Capability> =
-            info.capabilities.iter().filter_map(|name| name.parse().ok()).collect();
-        linker::check_declared(&info.name, &imports, &requested)?;
+        vet::check_info(&info, &imports, grants, contract.as_deref())?;
         let shipped = match files {
             Some(files) if grants.allows(Capability::Files) => {
                 Some(ShippedDir::write(&files).map_err(|e| LoadError::ShippedFiles {
@@ -367,7 +317,6 @@ fn config_text(config: &serde_json::Value) -> Result<String, HostError> {
     }
 }
 
-/// Refuses core modules and non-wasm bytes with a message saying what they are.
 /// The largest component the host loads (64 MiB): a bigger file is refused before it is read,
 /// so a stray blob costs neither memory nor compile time.
 pub const MAX_COMPONENT_BYTES: u64 = 64 << 20;
@@ -375,20 +324,6 @@ pub const MAX_COMPONENT_BYTES: u64 = 64 << 20;
 /// The sha256 of `bytes` in lowercase hex: what an operator pins a plugin to.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     cache::hex(&Sha256::digest(bytes))
-}
-
-fn check_component_header(label: &str, wasm: &[u8]) -> Result<(), LoadError> {
-    let not = |reason: &str| {
-        Err(LoadError::NotAComponent { plugin: label.to_owned(), reason: reason.to_owned() })
-    };
-    match wasm.get(..8) {
-        Some([0, b'a', b's', b'm', _, _, 1, 0]) => Ok(()),
-        Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => not(
-            "it is a core wasm module; build the plugin for the wasm32-wasip2 target to get a component",
-        ),
-        _ if wasm.starts_with(b"\0asm") => not("unknown wasm version or layer"),
-        _ => not("the bytes do not start with the wasm magic number"),
-    }
 }
 
 #[cfg(test)]
@@ -400,17 +335,5 @@ mod tests {
         assert_eq!(config_text(&serde_json::Value::Null).unwrap(), "{}");
         assert_eq!(config_text(&serde_json::json!({"a": 1})).unwrap(), r#"{"a":1}"#);
         assert!(matches!(config_text(&serde_json::json!("x")), Err(HostError::ConfigShape(_))));
-    }
-
-    #[test]
-    fn headers_say_what_the_bytes_are() {
-        assert!(check_component_header("c", b"\0asm\x0d\0\x01\0rest").is_ok());
-        let reason = |bytes: &[u8]| match check_component_header("p", bytes) {
-            Err(LoadError::NotAComponent { reason, .. }) => reason,
-            other => panic!("{other:?}"),
-        };
-        assert!(reason(b"\0asm\x01\0\0\0").contains("core wasm module"));
-        assert!(reason(b"\0asm\x0d\0\x02\0").contains("unknown wasm version"));
-        assert!(reason(b"ELF").contains("magic number"));
     }
 }

@@ -35,6 +35,7 @@ mod plugin;
 mod shipped;
 mod state;
 mod versions;
+mod vet;
 mod virtual_wasi;
 
 pub use compile::{CompileConfig, run_compile_child};

@@ -1,0 +1,116 @@
+//! The checks a component passes to be loaded, apart from its imports (`linker.rs`): before
+//! compiling, that it is small enough, has the pinned hash and is a component at all; after
+//! `describe`, that it speaks the pinned contract and asks for no capability it was not
+//! granted or does not declare. Each refusal is a [`LoadError`] that says exactly why.
+
+use std::borrow::Cow;
+
+use gavel_sandbox::{Capability, Grants};
+
+use crate::host::{MAX_COMPONENT_BYTES, sha256_hex};
+use crate::info::PluginInfo;
+use crate::{LoadError, PluginSource, linker};
+
+/// The component's bytes, refusing one over [`MAX_COMPONENT_BYTES`] (a file from its size,
+/// before reading it).
+pub(crate) fn read(source: PluginSource, label: &str) -> Result<Cow<'static, [u8]>, LoadError> {
+    let too_large =
+        |bytes| LoadError::TooLarge { plugin: label.to_owned(), bytes, limit: MAX_COMPONENT_BYTES };
+    let wasm = match source {
+        PluginSource::Bytes { wasm, .. } => wasm,
+        PluginSource::File(path) => {
+            let size = std::fs::metadata(&path)
+                .map_err(|error| LoadError::Read { path: path.clone(), error })?
+                .len();
+            if size > MAX_COMPONENT_BYTES {
+                return Err(too_large(size));
+            }
+            std::fs::read(&path).map_err(|error| LoadError::Read { path, error })?.into()
+        }
+    };
+    if wasm.len() as u64 > MAX_COMPONENT_BYTES {
+        return Err(too_large(wasm.len() as u64));
+    }
+    Ok(wasm)
+}
+
+/// Refuses bytes whose sha256 is not `pin` (hex, any case), and a pin that is not a sha256.
+pub(crate) fn check_pin(label: &str, wasm: &[u8], pin: &str) -> Result<(), LoadError> {
+    let pin = pin.trim().to_ascii_lowercase();
+    if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(LoadError::BadPin { plugin: label.to_owned(), pin });
+    }
+    let found = sha256_hex(wasm);
+    if found != pin {
+        return Err(LoadError::PinMismatch { plugin: label.to_owned(), expected: pin, found });
+    }
+    Ok(())
+}
+
+/// Refuses core modules and non-wasm bytes with a message saying what they are.
+pub(crate) fn check_header(label: &str, wasm: &[u8]) -> Result<(), LoadError> {
+    let not = |reason: &str| {
+        Err(LoadError::NotAComponent { plugin: label.to_owned(), reason: reason.to_owned() })
+    };
+    match wasm.get(..8) {
+        Some([0, b'a', b's', b'm', _, _, 1, 0]) => Ok(()),
+        Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => not(
+            "it is a core wasm module; build the plugin for the wasm32-wasip2 target to get a component",
+        ),
+        _ if wasm.starts_with(b"\0asm") => not("unknown wasm version or layer"),
+        _ => not("the bytes do not start with the wasm magic number"),
+    }
+}
+
+/// What the plugin says about itself against what the operator allows: the pinned contract
+/// version, capabilities requested but not granted, and imports of capabilities it does not
+/// declare.
+pub(crate) fn check_info(
+    info: &PluginInfo,
+    imports: &[String],
+    grants: &Grants,
+    contract: Option<&str>,
+) -> Result<(), LoadError> {
+    if let Some(expected) = contract.map(str::trim)
+        && expected != info.api_version
+    {
+        return Err(LoadError::ContractMismatch {
+            plugin: info.name.clone(),
+            expected: expected.to_owned(),
+            found: info.api_version.clone(),
+        });
+    }
+    let not_granted: Vec<String> = info
+        .capabilities
+        .iter()
+        .filter(|name| !name.parse().is_ok_and(|c| grants.allows(c)))
+        .cloned()
+        .collect();
+    if !not_granted.is_empty() {
+        return Err(LoadError::CapabilityNotGranted {
+            plugin: info.name.clone(),
+            requested: not_granted,
+            granted: grants.capabilities.iter().copied().collect(),
+        });
+    }
+    let requested: Vec<Capability> =
+        info.capabilities.iter().filter_map(|name| name.parse().ok()).collect();
+    linker::check_declared(&info.name, imports, &requested)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_say_what_the_bytes_are() {
+        assert!(check_header("c", b"\0asm\x0d\0\x01\0rest").is_ok());
+        let reason = |bytes: &[u8]| match check_header("p", bytes) {
+            Err(LoadError::NotAComponent { reason, .. }) => reason,
+            other => panic!("{other:?}"),
+        };
+        assert!(reason(b"\0asm\x01\0\0\0").contains("core wasm module"));
+        assert!(reason(b"\0asm\x0d\0\x02\0").contains("unknown wasm version"));
+        assert!(reason(b"ELF").contains("magic number"));
+    }
+}
