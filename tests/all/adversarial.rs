@@ -150,3 +150,22 @@ fn one_bad_sample_does_not_take_its_batch_down() {
         assert_eq!(statuses, [Status::Ok, status, Status::Ok, Status::Ok], "{guest}: {outcomes:?}");
     }
 }
+
+/// A sample that needs more fuel than its own budget runs out of fuel whatever batch it is in:
+/// it does not finish on its neighbours' share of the batch's fuel. Its reward does not depend
+/// on the batch, and neither do its neighbours'.
+#[test]
+fn a_heavy_sample_gets_its_own_budget_in_any_batch() {
+    let (host, _cache) = host();
+    let limits = WasmLimits { fuel_per_sample: 10_000_000, ..WasmLimits::default() };
+    let plugin = load(&host, "spin", limits);
+    let (heavy, light) = ("burn 1000000", "burn 1000");
+    let alone = score(&host, &plugin, &[heavy]).remove(0);
+    assert!(
+        matches!(alone, Outcome::Timeout { kind: TimeoutKind::Fuel, .. }),
+        "the heavy sample fits its budget alone, so the test proves nothing: {alone:?}"
+    );
+    let batch = score(&host, &plugin, &[light, heavy, light, light, light, light, light, light]);
+    assert_eq!(batch[1], alone, "in a batch of 8, the heavy sample finished on shared fuel");
+    assert!(batch.iter().enumerate().all(|(i, o)| i == 1 || o.reward() == Some(1.0)), "{batch:?}");
+}

@@ -5,6 +5,12 @@
 //! whole fails (a trap, a spin, a memory bomb, output that breaks the contract), nothing in
 //! it can be trusted, so each of its samples is run again alone with the per-sample budgets:
 //! the culprit gets its failure, and its neighbours their rewards.
+//!
+//! A batch that succeeds is trusted only if it stayed within *one* sample's budgets (fuel and
+//! deadline) as a whole, so no sample in it can have used more than its own. Otherwise a
+//! heavy sample might have finished on its neighbours' fuel where alone it would run out, and
+//! its reward would depend on the batch it landed in; so those samples are run again alone
+//! too. A sample's outcome is the same in any batch.
 
 use std::time::Instant;
 
@@ -37,20 +43,29 @@ pub(crate) fn call_batch(
     }
     let indices: Vec<usize> = runnable.iter().map(|(i, _)| *i).collect();
     let batch: Vec<WireSample<'_>> = runnable.into_iter().map(|(_, w)| w).collect();
+    let n = batch.len();
     match run(engine, plugin, config, batch) {
-        Ok(results) => {
+        Ok((results, usage)) if n == 1 || usage.within_one_sample(&plugin.limits) => {
             for (i, outcome) in indices.into_iter().zip(results) {
                 outcomes[i] = Some(outcome);
             }
         }
-        Err(failure) if indices.len() == 1 => outcomes[indices[0]] = Some(failure),
-        Err(failure) => {
-            tracing::debug!(plugin = %plugin.info.name, ?failure, "batch failed; isolating samples");
+        Err(failure) if n == 1 => outcomes[indices[0]] = Some(failure),
+        result => {
+            match result {
+                Ok((_, usage)) => tracing::debug!(
+                    plugin = %plugin.info.name, ?usage,
+                    "batch went past one sample's budget; scoring its samples alone"
+                ),
+                Err(failure) => tracing::debug!(
+                    plugin = %plugin.info.name, ?failure, "batch failed; isolating samples"
+                ),
+            }
             for i in indices {
                 let alone = wire(&samples[i], plugin.limits.max_input_bytes)
                     .expect("the sample passed the input cap above");
                 outcomes[i] = Some(match run(engine, plugin, config, vec![alone]) {
-                    Ok(mut one) => one.pop().expect("`run` returns one outcome per sample"),
+                    Ok((mut one, _)) => one.pop().expect("`run` returns one outcome per sample"),
                     Err(outcome) => outcome,
                 });
             }
@@ -100,13 +115,29 @@ pub(crate) fn new_store(
     store
 }
 
+/// What a successful call used.
+#[derive(Debug, Clone, Copy)]
+struct Usage {
+    fuel: u64,
+    elapsed: std::time::Duration,
+}
+
+impl Usage {
+    /// Whether the whole call stayed within one sample's fuel and deadline, so that none of
+    /// its samples can have used more than its own budget.
+    fn within_one_sample(&self, limits: &WasmLimits) -> bool {
+        self.fuel <= limits.fuel_per_sample
+            && self.elapsed <= std::time::Duration::from_millis(limits.deadline_ms)
+    }
+}
+
 /// One instantiation and call. `Err` is the outcome of a call that failed as a whole.
 fn run(
     engine: &Engine,
     plugin: &Plugin,
     config: &str,
     batch: Vec<WireSample<'_>>,
-) -> Result<Vec<Outcome>, Outcome> {
+) -> Result<(Vec<Outcome>, Usage), Outcome> {
     let n = batch.len();
     let span = tracing::debug_span!(
         "plugin_call",
@@ -121,17 +152,18 @@ fn run(
     let mut store = new_store(engine, &plugin.limits, &plugin.grants, plugin.files(), n);
     let result = plugin.pre.score(&mut store, config, batch);
     let fuel_left = store.get_fuel().unwrap_or(0);
-    span.record("fuel_used", plugin.limits.batch_fuel(n) - fuel_left);
-    span.record("duration_us", started.elapsed().as_micros() as u64);
+    let usage = Usage { fuel: plugin.limits.batch_fuel(n) - fuel_left, elapsed: started.elapsed() };
+    span.record("fuel_used", usage.fuel);
+    span.record("duration_us", usage.elapsed.as_micros() as u64);
     match result {
         Ok(Ok(outcomes)) if outcomes.len() == n => {
-            Ok(outcomes.into_iter().map(|o| validate(o, &plugin.limits)).collect())
+            Ok((outcomes.into_iter().map(|o| validate(o, &plugin.limits)).collect(), usage))
         }
         Ok(Ok(outcomes)) => Err(Outcome::error(
             ErrorKind::MalformedOutput,
             format!("plugin returned {} outcomes for {n} samples", outcomes.len()),
         )),
-        Ok(Err(message)) => Ok(vec![Outcome::invalid(format!("config: {message}")); n]),
+        Ok(Err(message)) => Ok((vec![Outcome::invalid(format!("config: {message}")); n], usage)),
         Err(error) => Err(classify(&error, &store, plugin, n)),
     }
 }

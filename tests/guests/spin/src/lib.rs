@@ -1,4 +1,5 @@
-//! Spins forever when the completion is `spin`; rewards 1 otherwise.
+//! Spins forever when the completion is `spin`; with `burn N`, loops N times first (a sample
+//! of known cost); rewards 1 otherwise.
 
 use gavel_plugin::{NoConfig, Outcome, Sample};
 
@@ -7,6 +8,12 @@ fn reward(sample: &Sample, _: &NoConfig) -> Outcome {
         let mut n = 0u64;
         loop {
             n = std::hint::black_box(n.wrapping_add(1));
+        }
+    }
+    if let Some(count) = sample.completion.strip_prefix("burn ").and_then(|n| n.parse().ok()) {
+        let mut n = 0u64;
+        while n < count {
+            n = std::hint::black_box(n + 1);
         }
     }
     1.0.into()
