@@ -99,6 +99,16 @@ pub fn list() -> anyhow::Result<()> {
 pub fn inspect(spec: &str, grants: &GrantArgs) -> anyhow::Result<()> {
     let options = LoadOptions { grants: grants.grants(), ..LoadOptions::default() };
     let (_host, plugin) = load(spec, &options)?;
+    let bytes = match source(spec)? {
+        PluginSource::Bytes { wasm, .. } => wasm.into_owned(),
+        PluginSource::File(path) => std::fs::read(&path)?,
+    };
+    let files: Vec<serde_json::Value> = gavel_host::shipped_files(&bytes)
+        .map_err(anyhow::Error::msg)?
+        .unwrap_or_default()
+        .iter()
+        .map(|(path, data)| serde_json::json!({"path": format!("/{path}"), "bytes": data.len()}))
+        .collect();
     let info = plugin.info();
     let schema = |text: &str| {
         serde_json::from_str::<serde_json::Value>(text)
@@ -114,6 +124,7 @@ pub fn inspect(spec: &str, grants: &GrantArgs) -> anyhow::Result<()> {
         "config_schema": schema(&info.config_schema),
         "reference_schema": schema(&info.reference_schema),
         "imports": plugin.imports(),
+        "shipped_files": files,
         "limits": plugin.limits(),
     });
     println!("{}", serde_json::to_string_pretty(&report)?);

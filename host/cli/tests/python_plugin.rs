@@ -48,6 +48,12 @@ fn the_python_keywords_plugin_builds_scores_and_is_deterministic() {
     let bytes = std::fs::read(&wasm).unwrap();
     let shipped = gavel_host::shipped_files(&bytes).unwrap().expect("files shipped");
     assert_eq!(shipped[0].0, "stopwords.txt");
+    // `inspect` shows a reviewer what it requests and what it ships.
+    let inspected = gavel(&cache, &["inspect", &wasm, "--grant", GRANT]);
+    assert!(inspected.status.success(), "{}", text(&inspected.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&inspected.stdout).unwrap();
+    assert_eq!(report["capabilities"], serde_json::json!(["clock", "random", "files", "sockets"]));
+    assert_eq!(report["shipped_files"][0]["path"], "/stopwords.txt");
 
     let cases = source.join("tests/cases.jsonl");
     let cases = cases.to_str().unwrap();
