@@ -95,6 +95,11 @@ fn isolated(
 ) -> Result<Component, LoadError> {
     let mut command = Command::new(program);
     command.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    // The address-space cap counts reservations as well as use: keep glibc's per-thread malloc
+    // arenas (64 MiB reserved each) and the compile threads few, so a many-core machine does
+    // not spend the cap on reservations before compiling anything.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    command.env("MALLOC_ARENA_MAX", "2").env("RAYON_NUM_THREADS", threads.to_string());
     limit_memory(&mut command, config.memory_mib);
     let mut child = command.spawn().map_err(|e| {
         failed(label, format!("cannot start the compiler {}: {e}", program.display()))
