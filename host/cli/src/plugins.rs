@@ -74,13 +74,24 @@ pub fn new_host() -> anyhow::Result<Host> {
     Host::new(config).context("cannot start the plugin host")
 }
 
+/// A spinner on stderr for a step that may take seconds (compiling a large component); hidden
+/// when stderr is not a terminal.
+pub fn spinner(message: &'static str) -> indicatif::ProgressBar {
+    let spinner = indicatif::ProgressBar::new_spinner().with_message(message);
+    spinner.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    spinner
+}
+
 /// Creates a host and loads one plugin.
 pub fn load(spec: &str, options: &LoadOptions) -> anyhow::Result<(Host, Arc<Plugin>)> {
     let host = crate::plugins::new_host()?;
+    let spinner = spinner("loading the plugin");
     let plugin = host
         .load_with(source(spec)?, options)
-        .with_context(|| format!("cannot load plugin {spec:?}"))?;
-    Ok((host, plugin))
+        .with_context(|| format!("cannot load plugin {spec:?}"));
+    spinner.finish_and_clear();
+    Ok((host, plugin?))
 }
 
 pub fn list() -> anyhow::Result<()> {

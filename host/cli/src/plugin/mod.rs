@@ -75,10 +75,12 @@ pub fn run(command: Command) -> anyhow::Result<()> {
             // The author's check: everything granted, so what it requests can be reported.
             let options =
                 LoadOptions { grants: Grants::of(Capability::ALL), ..LoadOptions::default() };
-            let plugin =
-                host.load_with(PluginSource::file(&wasm), &options).with_context(|| {
-                    format!("{} was built but gavel does not load it", wasm.display())
-                })?;
+            let spinner = crate::plugins::spinner("compiling and checking the component");
+            let plugin = host.load_with(PluginSource::file(&wasm), &options).with_context(|| {
+                format!("{} was built but gavel does not load it", wasm.display())
+            });
+            spinner.finish_and_clear();
+            let plugin = plugin?;
             let info = plugin.info();
             let bytes = std::fs::read(&wasm)?;
             println!("{}", wasm.display());
@@ -280,7 +282,10 @@ fn test(plugin: &str, input: &Path, config: &str, grants: &Grants) -> anyhow::Re
     }
     let host = crate::plugins::new_host()?;
     let options = LoadOptions { grants: grants.clone(), ..LoadOptions::default() };
-    let plugin = host.load_with(source, &options).context("cannot load the plugin")?;
+    let spinner = crate::plugins::spinner("loading the plugin");
+    let plugin = host.load_with(source, &options).context("cannot load the plugin");
+    spinner.finish_and_clear();
+    let plugin = plugin?;
     let outcomes = host.score_batch_blocking(&plugin, &samples, &config)?;
     let mut failed = 0;
     for ((sample, expect), outcome) in samples.iter().zip(&expects).zip(&outcomes) {
