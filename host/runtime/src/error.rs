@@ -141,6 +141,17 @@ pub enum LoadError {
         /// What was granted.
         granted: Vec<Capability>,
     },
+    /// The plugin requests a capability gavel does not have.
+    #[error(
+        "plugin {plugin} requests the capability {name:?}, which gavel does not have \
+         (capabilities: clock, random, files, sockets)"
+    )]
+    UnknownCapability {
+        /// The plugin's name.
+        plugin: String,
+        /// The name it requested.
+        name: String,
+    },
     /// The plugin imports an interface of a capability it does not request in its
     /// `plugin-info`: its declaration does not match what it uses.
     #[error(

@@ -80,6 +80,12 @@ pub(crate) fn check_info(
             found: info.api_version.clone(),
         });
     }
+    if let Some(unknown) = info.capabilities.iter().find(|n| n.parse::<Capability>().is_err()) {
+        return Err(LoadError::UnknownCapability {
+            plugin: info.name.clone(),
+            name: unknown.clone(),
+        });
+    }
     let not_granted: Vec<String> = info
         .capabilities
         .iter()
@@ -101,6 +107,34 @@ pub(crate) fn check_info(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn info(capabilities: &[&str]) -> PluginInfo {
+        PluginInfo {
+            name: "p".into(),
+            version: "1.0.0".into(),
+            description: String::new(),
+            config_schema: "{}".into(),
+            reference_schema: "{}".into(),
+            api_version: "0.2.0".into(),
+            capabilities: capabilities.iter().map(|c| (*c).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn what_a_plugin_asks_for_is_held_to_its_grants_and_declaration() {
+        let clock = Grants::of([Capability::Clock]);
+        let wall = ["wasi:clocks/wall-clock@0.2.6".to_owned()];
+        assert!(check_info(&info(&["clock"]), &wall, &clock, Some("0.2.0")).is_ok());
+        let err = check_info(&info(&["network"]), &[], &clock, None).unwrap_err();
+        assert!(matches!(err, LoadError::UnknownCapability { .. }), "{err}");
+        assert!(err.to_string().contains("clock, random, files, sockets"), "{err}");
+        let err = check_info(&info(&["clock", "random"]), &[], &clock, None).unwrap_err();
+        assert!(err.to_string().contains("requests `random`"), "{err}");
+        let err = check_info(&info(&[]), &wall, &clock, None).unwrap_err();
+        assert!(matches!(err, LoadError::UndeclaredCapability { .. }), "{err}");
+        let err = check_info(&info(&["clock"]), &wall, &clock, Some("0.1.0")).unwrap_err();
+        assert!(matches!(err, LoadError::ContractMismatch { .. }), "{err}");
+    }
 
     #[test]
     fn headers_say_what_the_bytes_are() {
