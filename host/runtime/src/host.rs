@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gavel_core::{ErrorKind, Outcome, Sample};
 use gavel_sandbox::{Capability, Grants, WasmLimits};
-use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
@@ -182,7 +181,7 @@ impl Host {
             }
             _ => None,
         };
-        let digest = cache::hex(&Sha256::digest(&wasm));
+        let digest = vet::sha256_hex(&wasm);
         Ok(Arc::new(Plugin {
             info,
             pre,
@@ -315,15 +314,6 @@ fn config_text(config: &serde_json::Value) -> Result<String, HostError> {
         serde_json::Value::Object(_) => Ok(config.to_string()),
         other => Err(HostError::ConfigShape(other.to_string())),
     }
-}
-
-/// The largest component the host loads (64 MiB): a bigger file is refused before it is read,
-/// so a stray blob costs neither memory nor compile time.
-pub const MAX_COMPONENT_BYTES: u64 = 64 << 20;
-
-/// The sha256 of `bytes` in lowercase hex: what an operator pins a plugin to.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    cache::hex(&Sha256::digest(bytes))
 }
 
 #[cfg(test)]

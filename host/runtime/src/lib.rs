@@ -40,10 +40,11 @@ mod virtual_wasi;
 
 pub use compile::{CompileConfig, run_compile_child};
 pub use error::{HostError, LoadError};
-pub use host::{Host, HostConfig, LoadOptions, MAX_COMPONENT_BYTES, sha256_hex};
+pub use host::{Host, HostConfig, LoadOptions};
 pub use info::PluginInfo;
 pub use plugin::{Plugin, PluginSource};
 pub use shipped::{FILES_SECTION, MAX_SHIPPED_BYTES, ShippedFile, ship_files, shipped_files};
+pub use vet::{MAX_COMPONENT_BYTES, sha256_hex};
 
 /// The wasmtime version this host embeds (part of every precompiled-cache key).
 pub const WASMTIME_VERSION: &str = "48.0.8";

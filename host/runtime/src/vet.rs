@@ -6,10 +6,19 @@
 use std::borrow::Cow;
 
 use gavel_sandbox::{Capability, Grants};
+use sha2::{Digest, Sha256};
 
-use crate::host::{MAX_COMPONENT_BYTES, sha256_hex};
 use crate::info::PluginInfo;
-use crate::{LoadError, PluginSource, linker};
+use crate::{LoadError, PluginSource, cache, linker};
+
+/// The largest component the host loads (64 MiB): a bigger file is refused before it is read,
+/// so a stray blob costs neither memory nor compile time.
+pub const MAX_COMPONENT_BYTES: u64 = 64 << 20;
+
+/// The sha256 of `bytes` in lowercase hex: what an operator pins a plugin to.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    cache::hex(&Sha256::digest(bytes))
+}
 
 /// The component's bytes, refusing one over [`MAX_COMPONENT_BYTES`] (a file from its size,
 /// before reading it).
