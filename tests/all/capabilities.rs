@@ -145,11 +145,13 @@ fn granted_files_are_the_files_the_plugin_ships() {
     let grants = Grants::of([Capability::Files, Capability::Clock]);
     let options = LoadOptions { grants, ..LoadOptions::default() };
     let written_out = || -> std::collections::BTreeSet<_> {
-        std::fs::read_dir(std::env::temp_dir())
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name())
-            .filter(|n| n.to_string_lossy().starts_with("gavel-files-"))
+        [std::path::PathBuf::from("/dev/shm"), std::env::temp_dir()]
+            .iter()
+            .flat_map(|dir| std::fs::read_dir(dir).into_iter().flatten().flatten())
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("gavel-files-"))
+            })
             .collect()
     };
     let before = written_out();

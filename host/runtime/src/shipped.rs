@@ -141,14 +141,25 @@ fn leb128(out: &mut Vec<u8>, mut value: u64) {
     }
 }
 
-/// The shipped files written out for one loaded plugin, removed with it. Preopened read-only
-/// at `/` in each call's context.
+/// The shipped files written out for one loaded plugin, removed with it: in memory (a tmpfs,
+/// `/dev/shm`) where the machine has one. Preopened read-only at `/` in each call's context.
 #[derive(Debug)]
 pub(crate) struct ShippedDir(tempfile::TempDir);
 
 impl ShippedDir {
+    /// Writes `files` out in memory (`/dev/shm`) where that works, else in the temp dir.
     pub(crate) fn write(files: &[ShippedFile]) -> std::io::Result<Self> {
-        let dir = tempfile::Builder::new().prefix("gavel-files-").tempdir()?;
+        let shm = Path::new("/dev/shm");
+        if shm.is_dir()
+            && let Ok(dir) = Self::write_in(shm, files)
+        {
+            return Ok(dir);
+        }
+        Self::write_in(&std::env::temp_dir(), files)
+    }
+
+    fn write_in(parent: &Path, files: &[ShippedFile]) -> std::io::Result<Self> {
+        let dir = tempfile::Builder::new().prefix("gavel-files-").tempdir_in(parent)?;
         let epoch =
             SystemTime::UNIX_EPOCH + Duration::from_secs(gavel_sandbox::VIRTUAL_WALL_CLOCK_SECS);
         let mut dirs = vec![dir.path().to_owned()];
