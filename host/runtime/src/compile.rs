@@ -104,36 +104,43 @@ fn isolated(
     let mut child = command.spawn().map_err(|e| {
         failed(label, format!("cannot start the compiler {}: {e}", program.display()))
     })?;
-    let mut stdin = child.stdin.take().expect("piped");
-    let input = wasm.to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let mut stdout = child.stdout.take().expect("piped");
-    let reader = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        stdout.read_to_end(&mut bytes).map(|_| bytes)
-    });
-    let mut stderr = child.stderr.take().expect("piped");
-    let errors = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.by_ref().take(64 << 10).read_to_string(&mut text);
-        text
-    });
+    let (mut stdin, mut stdout, mut stderr) = (
+        child.stdin.take().expect("piped"),
+        child.stdout.take().expect("piped"),
+        child.stderr.take().expect("piped"),
+    );
     let deadline = Instant::now() + config.timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
+    // Scoped threads feed the child and drain its pipes while this one watches the clock;
+    // every way out of the loop leaves the child exited or killed, so the scope ends.
+    let (status, output, errors) = std::thread::scope(|scope| {
+        scope.spawn(move || stdin.write_all(wasm));
+        let reader = scope.spawn(move || {
+            let mut bytes = Vec::new();
+            stdout.read_to_end(&mut bytes).map(|_| bytes)
+        });
+        let errors = scope.spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.by_ref().take(64 << 10).read_to_string(&mut text);
+            let _ = std::io::copy(&mut stderr, &mut std::io::sink());
+            text
+        });
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break Ok(Some(status)),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                waited => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break waited.map(|_| None);
+                }
             }
-            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(e) => return Err(failed(label, format!("cannot wait for the compiler: {e}"))),
-        }
-    };
-    let _ = writer.join();
-    let output = reader.join().ok().and_then(Result::ok).unwrap_or_default();
-    let errors = errors.join().unwrap_or_default();
+        };
+        let output = reader.join().ok().and_then(Result::ok).unwrap_or_default();
+        (status, output, errors.join().unwrap_or_default())
+    });
+    let status = status.map_err(|e| failed(label, format!("cannot wait for the compiler: {e}")))?;
     let Some(status) = status else {
         return Err(LoadError::CompileLimit {
             plugin: label.to_owned(),
