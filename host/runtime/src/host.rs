@@ -19,7 +19,7 @@ use crate::cache::{self, ComponentCache};
 use crate::call::{call_batch, new_store};
 use crate::compile::{self, CompileConfig};
 use crate::plugin::{Plugin, PluginSource};
-use crate::shipped::{ShippedDir, shipped_files};
+use crate::shipped::{self, ShippedDir};
 use crate::state::HostState;
 use crate::versions::{PluginPre, SUPPORTED};
 use crate::{HostError, LoadError, engine, linker, vet};
@@ -143,10 +143,11 @@ impl Host {
             vet::check_pin(&label, &wasm, pin)?;
         }
         vet::check_header(&label, &wasm)?;
-        if let Some(declared) = linker::declared_imports(&wasm) {
-            linker::check_imports(&label, &declared, grants)?;
+        let top = vet::top_level(&wasm);
+        if let Some(declared) = &top.imports {
+            linker::check_imports(&label, declared, grants)?;
         }
-        let files = shipped_files(&wasm)
+        let files = shipped::from_sections(&top.files)
             .map_err(|message| LoadError::ShippedFiles { plugin: label.clone(), message })?;
         let component = self.compile(&label, &wasm)?;
         let engine = &self.inner.engine;

@@ -1,6 +1,7 @@
 //! The linker and the import check. The linker holds all of WASI 0.2 (wasmtime-wasi's sync
 //! bindings), backed by the virtual, deny-by-default context of [`HostState`]; what a plugin
-//! may import is decided per plugin, before linking, by [`check_imports`]: the interfaces of
+//! may import is decided per plugin, before linking, by [`check_imports`] (on the bytes before
+//! compiling, see `vet::top_level`, and again on the compiled type): the interfaces of
 //! Rust's std ([`gavel_sandbox::STD_IMPORTS`]) for every plugin, and the interfaces of each
 //! capability the operator granted it. Anything else is refused with the import named.
 
@@ -16,27 +17,6 @@ pub(crate) fn new_linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>>
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     Ok(linker)
-}
-
-/// The imports a component's bytes declare at its top level, read without compiling it, so an
-/// untrusted component asking for too much is refused before it costs a compilation. `None`
-/// when the bytes do not parse (compilation then reports why).
-pub(crate) fn declared_imports(wasm: &[u8]) -> Option<Vec<String>> {
-    use wasmparser::{Parser, Payload};
-    let (mut names, mut depth) = (Vec::new(), 0usize);
-    for payload in Parser::new(0).parse_all(wasm) {
-        match payload.ok()? {
-            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
-            Payload::End(_) => depth = depth.saturating_sub(1),
-            Payload::ComponentImportSection(section) if depth == 0 => {
-                for import in section {
-                    names.push(import.ok()?.name.name.to_owned());
-                }
-            }
-            _ => {}
-        }
-    }
-    Some(names)
 }
 
 /// The component's imports, by name.

@@ -46,24 +46,16 @@ pub fn ship_files(wasm: &[u8], files: &[ShippedFile]) -> Result<Vec<u8>, String>
 
 /// The files a component ships, if it has a `gavel:files` section at its top level.
 pub fn shipped_files(wasm: &[u8]) -> Result<Option<Vec<ShippedFile>>, String> {
-    use wasmparser::{Parser, Payload};
-    let mut depth = 0usize;
-    let mut found = None;
-    for payload in Parser::new(0).parse_all(wasm) {
-        let Ok(payload) = payload else { return Ok(found) };
-        match payload {
-            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
-            Payload::End(_) => depth = depth.saturating_sub(1),
-            Payload::CustomSection(section) if depth == 0 && section.name() == FILES_SECTION => {
-                if found.is_some() {
-                    return Err(format!("more than one {FILES_SECTION} section"));
-                }
-                found = Some(decode(section.data())?);
-            }
-            _ => {}
-        }
+    from_sections(&crate::vet::top_level(wasm).files)
+}
+
+/// The files in a component's `gavel:files` sections (at most one).
+pub(crate) fn from_sections(sections: &[&[u8]]) -> Result<Option<Vec<ShippedFile>>, String> {
+    match sections {
+        [] => Ok(None),
+        [one] => decode(one).map(Some),
+        _ => Err(format!("more than one {FILES_SECTION} section")),
     }
-    Ok(found)
 }
 
 fn decode(mut data: &[u8]) -> Result<Vec<ShippedFile>, String> {
@@ -162,19 +154,21 @@ impl ShippedDir {
         let dir = tempfile::Builder::new().prefix("gavel-files-").tempdir_in(parent)?;
         let epoch =
             SystemTime::UNIX_EPOCH + Duration::from_secs(gavel_sandbox::VIRTUAL_WALL_CLOCK_SECS);
-        let mut dirs = vec![dir.path().to_owned()];
+        let mut dirs = std::collections::BTreeSet::from([dir.path().to_owned()]);
         for (path, data) in files {
             let target = dir.path().join(path);
             if let Some(parent) = target.parent() {
                 std::fs::create_dir_all(parent)?;
-                dirs.push(parent.to_owned());
+                // Every folder on the way, so `a/b/f` resets `a` as well as `a/b`.
+                let inside = parent.ancestors().take_while(|d| d.starts_with(dir.path()));
+                dirs.extend(inside.map(Path::to_owned));
             }
             std::fs::write(&target, data)?;
             std::fs::File::options().write(true).open(&target)?.set_modified(epoch)?;
         }
         // Directories last, deepest first: writing into one changes its time.
+        let mut dirs: Vec<_> = dirs.into_iter().collect();
         dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
-        dirs.dedup();
         for d in dirs {
             std::fs::File::open(&d)?.set_modified(epoch)?;
         }

@@ -9,6 +9,7 @@ use gavel_sandbox::{Capability, Grants};
 use sha2::{Digest, Sha256};
 
 use crate::info::PluginInfo;
+use crate::shipped::FILES_SECTION;
 use crate::{LoadError, PluginSource, cache, linker};
 
 /// The largest component the host loads (64 MiB): a bigger file is refused before it is read,
@@ -41,6 +42,43 @@ pub(crate) fn read(source: PluginSource, label: &str) -> Result<Cow<'static, [u8
         return Err(too_large(wasm.len() as u64));
     }
     Ok(wasm)
+}
+
+/// What a component's bytes hold at their top level, read in one pass without compiling it:
+/// an untrusted component asking for too much is refused before it costs a compilation.
+pub(crate) struct TopLevel<'a> {
+    /// Its imports, by name; `None` when the bytes do not parse (compilation then says why).
+    pub(crate) imports: Option<Vec<String>>,
+    /// The payloads of its `gavel:files` sections, as far as the bytes parse.
+    pub(crate) files: Vec<&'a [u8]>,
+}
+
+/// Reads [`TopLevel`] from `wasm`, skipping over nested modules and components.
+pub(crate) fn top_level(wasm: &[u8]) -> TopLevel<'_> {
+    use wasmparser::{Parser, Payload};
+    let (mut imports, mut files, mut depth) = (Some(Vec::new()), Vec::new(), 0usize);
+    for payload in Parser::new(0).parse_all(wasm) {
+        let Ok(payload) = payload else {
+            imports = None;
+            break;
+        };
+        match payload {
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            Payload::ComponentImportSection(section) if depth == 0 => {
+                let names = section.into_iter().map(|i| i.map(|i| i.name.name.to_owned()));
+                match (imports.as_mut(), names.collect::<Result<Vec<_>, _>>()) {
+                    (Some(all), Ok(names)) => all.extend(names),
+                    _ => imports = None,
+                }
+            }
+            Payload::CustomSection(section) if depth == 0 && section.name() == FILES_SECTION => {
+                files.push(section.data());
+            }
+            _ => {}
+        }
+    }
+    TopLevel { imports, files }
 }
 
 /// Refuses bytes whose sha256 is not `pin` (hex, any case), and a pin that is not a sha256.
