@@ -12,8 +12,8 @@ use gavel_sandbox::{Capability, Grants, WasmLimits};
 #[derive(clap::Args, Debug, Default, Clone)]
 pub struct GrantArgs {
     /// Capabilities to grant the plugin, comma-separated: clock, random, files, sockets. Each
-    /// is virtual and deterministic (a stopped clock, seeded randomness, only shipped files, refused
-    /// sockets); see the README's plugin guide.
+    /// is virtual and deterministic (a stopped clock, seeded randomness, only shipped files,
+    /// refused sockets); see the README's plugin guide.
     #[arg(long, value_delimiter = ',', value_parser = |s: &str| s.parse::<Capability>())]
     pub grant: Vec<Capability>,
     /// Seed of the `random` capability.
@@ -85,7 +85,7 @@ pub fn spinner(message: &'static str) -> indicatif::ProgressBar {
 
 /// Creates a host and loads one plugin.
 pub fn load(spec: &str, options: &LoadOptions) -> anyhow::Result<(Host, Arc<Plugin>)> {
-    let host = crate::plugins::new_host()?;
+    let host = new_host()?;
     let spinner = spinner("loading the plugin");
     let plugin = host
         .load_with(source(spec)?, options)
@@ -95,7 +95,7 @@ pub fn load(spec: &str, options: &LoadOptions) -> anyhow::Result<(Host, Arc<Plug
 }
 
 pub fn list() -> anyhow::Result<()> {
-    let host = crate::plugins::new_host()?;
+    let host = new_host()?;
     println!("{:<10} {:<9} DESCRIPTION", "NAME", "VERSION");
     for bundled in gavel_bundled::PLUGINS {
         let plugin = host

@@ -245,8 +245,8 @@ fn grant_hint(imports: &[String]) -> String {
 }
 
 fn capability_list(capabilities: &[Capability]) -> String {
-    let s = if capabilities.len() == 1 { "" } else { "ies" };
-    format!("the capabilit{} {}", if s.is_empty() { "y" } else { s }, granted_list(capabilities))
+    let noun = if capabilities.len() == 1 { "capability" } else { "capabilities" };
+    format!("the {noun} {}", granted_list(capabilities))
 }
 
 fn granted_list(capabilities: &[Capability]) -> String {
