@@ -24,6 +24,7 @@ pub mod bfcl;
 pub mod call;
 pub mod parse;
 pub mod partial;
+pub mod text;
 pub mod toolrl;
 pub mod value;
 
@@ -115,7 +116,7 @@ fn parsed_reference(text: &str) -> Result<Rc<bfcl::Reference>, String> {
     }
     LAST.with_borrow_mut(|last| {
         if let Some((seen, parsed)) = last.as_ref()
-            && seen == text
+            && text::same(seen, text)
         {
             return Ok(parsed.clone());
         }

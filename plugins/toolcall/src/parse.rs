@@ -5,6 +5,7 @@
 use gavel_plugin::serde_json::{self, Map, Number, Value};
 
 use crate::call::Call;
+use crate::text;
 
 /// Deepest nesting of literals accepted in Python call syntax.
 const MAX_DEPTH: usize = 64;
@@ -13,8 +14,9 @@ const MAX_DEPTH: usize = 64;
 /// gives `Ok(vec![])`.
 pub fn calls(completion: &str) -> Result<Vec<Call>, String> {
     // Reasoning is not a call.
-    let text = completion.rsplit_once("</think>").map_or(completion, |(_, after)| after).trim();
-    if text.contains("<tool_call>") {
+    let after_thinking = text::rfind(completion, "</think>").map(|at| at + "</think>".len());
+    let text = completion[after_thinking.unwrap_or(0)..].trim();
+    if text::contains(text, "<tool_call>") {
         return hermes(text);
     }
     let text = strip_fence(text);
@@ -33,9 +35,9 @@ pub fn calls(completion: &str) -> Result<Vec<Call>, String> {
 fn hermes(text: &str) -> Result<Vec<Call>, String> {
     let mut out = Vec::new();
     let mut rest = text;
-    while let Some(start) = rest.find("<tool_call>") {
+    while let Some(start) = text::find(rest, "<tool_call>") {
         let body = &rest[start + "<tool_call>".len()..];
-        let Some(end) = body.find("</tool_call>") else {
+        let Some(end) = text::find(body, "</tool_call>") else {
             return Err("a <tool_call> block is not closed".into());
         };
         let block = strip_fence(body[..end].trim());

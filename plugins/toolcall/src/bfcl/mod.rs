@@ -196,7 +196,8 @@ pub fn check(
     category: &str,
     language: Language,
 ) -> Verdict {
-    if category.contains("parallel") {
+    let multiple = crate::text::contains(category, "multiple");
+    if crate::text::contains(category, "parallel") {
         if calls.len() != possible.len() {
             return Verdict::fail(
                 "parallel_function_checker_no_order:wrong_count",
@@ -235,7 +236,7 @@ pub fn check(
         }
         return Verdict::ok();
     }
-    if category.contains("multiple") {
+    if multiple {
         if calls.len() != possible.len() {
             return Verdict::fail(
                 "multiple_function_checker:wrong_count",
@@ -250,7 +251,7 @@ pub fn check(
     };
     let name = answer.as_object().and_then(|o| o.keys().next()).map(String::as_str).unwrap_or("");
     let doc =
-        if category.contains("multiple") { find_doc(functions, name) } else { functions.first() };
+        if multiple { find_doc(functions, name) } else { functions.first() };
     simple(doc, &calls[0], answer, language)
 }
 
