@@ -35,9 +35,11 @@ use std::hash::{BuildHasherDefault, DefaultHasher};
 pub use serde;
 pub use serde_json;
 
+pub mod alloc;
 mod outcome;
 mod sample;
 
+pub use alloc::SizeClasses;
 pub use outcome::{Outcome, Score};
 pub use sample::Sample;
 

@@ -28,6 +28,10 @@ pub mod text;
 pub mod toolrl;
 pub mod value;
 
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: gavel_plugin::SizeClasses = gavel_plugin::SizeClasses::new();
+
 use std::cell::RefCell;
 use std::rc::Rc;
 

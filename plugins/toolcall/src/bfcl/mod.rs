@@ -250,8 +250,7 @@ pub fn check(
         return Verdict::fail("reference", "possible_answer is empty");
     };
     let name = answer.as_object().and_then(|o| o.keys().next()).map(String::as_str).unwrap_or("");
-    let doc =
-        if multiple { find_doc(functions, name) } else { functions.first() };
+    let doc = if multiple { find_doc(functions, name) } else { functions.first() };
     simple(doc, &calls[0], answer, language)
 }
 
