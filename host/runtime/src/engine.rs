@@ -9,6 +9,8 @@
 //!   instantiation from pre-reserved slots with copy-on-write memory images is what makes a
 //!   fresh instance per batch affordable.
 //! - **NaN canonicalisation**: the same input gives bit-identical rewards on any host.
+//! - **`GAVEL_PERF_MAP=1`** in the environment writes `/tmp/perf-<pid>.map`, so `perf report`
+//!   names the plugin functions it sampled (`perf record -g`: Cranelift keeps frame pointers).
 
 use std::time::Duration;
 
@@ -71,6 +73,9 @@ fn base_config() -> Config {
         .cranelift_nan_canonicalization(true)
         .max_wasm_stack(512 << 10)
         .memory_init_cow(true);
+    if std::env::var_os("GAVEL_PERF_MAP").is_some_and(|v| v == "1") {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     config
 }
 

@@ -168,7 +168,7 @@ mod tests {
                     Op::Alloc(size, align) => {
                         let layout = Layout::from_size_align(size, align).unwrap();
                         let ptr = unsafe { heap.alloc(layout) };
-                        prop_assert!(!ptr.is_null() && ptr as usize % align == 0);
+                        prop_assert!(!ptr.is_null() && (ptr as usize).is_multiple_of(align));
                         unsafe { ptr.write_bytes(fill, size) };
                         live.push((ptr, layout, fill));
                     }
