@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 
 /// The SDK's sources and the contract, as this binary was built with them.
-const SDK_FILES: [(&str, &str); 3] = [
+const SDK_FILES: [(&str, &str); 4] = [
     ("gavel/sdk/src/lib.rs", include_str!("../../../../plugins/sdk/src/lib.rs")),
+    ("gavel/sdk/src/alloc.rs", include_str!("../../../../plugins/sdk/src/alloc.rs")),
     ("gavel/sdk/src/outcome.rs", include_str!("../../../../plugins/sdk/src/outcome.rs")),
     ("gavel/sdk/src/sample.rs", include_str!("../../../../plugins/sdk/src/sample.rs")),
 ];
@@ -282,6 +283,20 @@ refused. So the same input gives the same reward on any machine. An exception in
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_copied_sdk_is_every_source_file_of_the_sdk() {
+        let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins/sdk/src");
+        let mut on_disk: Vec<String> = std::fs::read_dir(sdk)
+            .unwrap()
+            .map(|entry| format!("gavel/sdk/src/{}", entry.unwrap().file_name().to_string_lossy()))
+            .collect();
+        on_disk.sort();
+        let mut copied: Vec<String> =
+            SDK_FILES.iter().map(|(path, _)| (*path).to_owned()).collect();
+        copied.sort();
+        assert_eq!(copied, on_disk, "SDK_FILES must list every file of plugins/sdk/src");
+    }
 
     #[test]
     fn names_are_checked() {
