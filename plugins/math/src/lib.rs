@@ -23,6 +23,10 @@ pub mod lex;
 
 use gavel_plugin::{Outcome, Sample, Score};
 
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: gavel_plugin::SizeClasses = gavel_plugin::SizeClasses::new();
+
 /// The plugin's config.
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -64,7 +68,13 @@ impl Default for Config {
 /// Removes presentation that carries no value: `\left`/`\right`, spacing, `\text{…}` words
 /// (units), degree marks, dollar signs, trailing periods, `\displaystyle`.
 pub fn clean(answer: &str) -> String {
-    let mut s = answer.trim().replace(",\\! ", ",").replace(",\\!", ",");
+    let mut s = answer.trim().to_owned();
+    // Every pattern below starts with `\`, `^` or `°`. Most answers have none of them, and
+    // each `replace` builds a string searcher (slow in wasm) and a new string.
+    let latex = s.contains(['\\', '^', '°']);
+    if latex {
+        s = s.replace(",\\! ", ",").replace(",\\!", ",");
+    }
     for (from, to) in [
         ("\\left", ""),
         ("\\right", ""),
@@ -86,7 +96,9 @@ pub fn clean(answer: &str) -> String {
         ("\\ldots", ""),
         ("\\dots", ""),
     ] {
-        s = s.replace(from, to);
+        if latex {
+            s = s.replace(from, to);
+        }
     }
     let mut unwrapped = unwrap_text(&s, false);
     if unwrapped.trim().trim_matches('$').trim().is_empty() {
@@ -168,12 +180,14 @@ fn repeating_decimal(s: &str) -> Option<String> {
 fn unwrap_text(s: &str, keep_words: bool) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
-    while let Some(pos) =
+    // Every command starts with `\`: most answers need only that one check.
+    let next_command = |rest: &str| {
         ["\\text{", "\\textbf{", "\\mbox{", "\\mathrm{", "\\textnormal{", "\\mathbf{"]
             .iter()
             .filter_map(|cmd| rest.find(cmd).map(|p| (p, cmd.len())))
             .min()
-    {
+    };
+    while let Some(pos) = rest.contains('\\').then(|| next_command(rest)).flatten() {
         let (p, len) = pos;
         out.push_str(&rest[..p]);
         let body = &rest[p + len..];
