@@ -19,7 +19,7 @@ pub fn equal(a: &Value, b: &Value, how: Coercions) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
         (Value::String(x), Value::String(y)) => {
-            x == y || (how.loose_strings && standardize(x) == standardize(y))
+            x == y || (how.loose_strings && standardized_eq(x, y))
         }
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| equal(p, q, how))
@@ -37,13 +37,20 @@ pub fn equal(a: &Value, b: &Value, how: Coercions) -> bool {
     }
 }
 
-/// BFCL's string standardisation.
+/// BFCL's string standardisation: without ` ,./-_*^`, `'` read as `"`, lowercase.
 pub fn standardize(s: &str) -> String {
+    standardized(s).collect()
+}
+
+fn kept(c: char) -> bool {
+    !matches!(c, ' ' | ',' | '.' | '/' | '-' | '_' | '*' | '^')
+}
+
+fn standardized(s: &str) -> impl Iterator<Item = char> + '_ {
     s.chars()
-        .filter(|c| !matches!(c, ' ' | ',' | '.' | '/' | '-' | '_' | '*' | '^'))
+        .filter(|&c| kept(c))
         .map(|c| if c == '\'' { '"' } else { c })
         .flat_map(char::to_lowercase)
-        .collect()
 }
 
 /// `standardize(a) == standardize(b)`, without building either string.
@@ -52,18 +59,12 @@ pub fn standardized_eq(a: &str, b: &str) -> bool {
         // The same steps on bytes, without the Unicode case tables.
         fn bytes(s: &str) -> impl Iterator<Item = u8> + '_ {
             s.bytes()
-                .filter(|c| !matches!(c, b' ' | b',' | b'.' | b'/' | b'-' | b'_' | b'*' | b'^'))
+                .filter(|&c| kept(char::from(c)))
                 .map(|c| if c == b'\'' { b'"' } else { c.to_ascii_lowercase() })
         }
         return bytes(a).eq(bytes(b));
     }
-    fn chars(s: &str) -> impl Iterator<Item = char> + '_ {
-        s.chars()
-            .filter(|c| !matches!(c, ' ' | ',' | '.' | '/' | '-' | '_' | '*' | '^'))
-            .map(|c| if c == '\'' { '"' } else { c })
-            .flat_map(char::to_lowercase)
-    }
-    chars(a).eq(chars(b))
+    standardized(a).eq(standardized(b))
 }
 
 /// Python's `==` on JSON-decoded values: `5 == 5.0`, `True == 1`, no string coercion.
