@@ -27,11 +27,11 @@ macro_rules! score_and_convert {
             let samples: Vec<wit::Sample> = samples
                 .into_iter()
                 .map(|s| wit::Sample {
-                    prompt: s.prompt.to_owned(),
-                    completion: s.completion.to_owned(),
-                    reference: s.reference.to_owned(),
-                    task: s.task.map(str::to_owned),
-                    group: s.group.map(str::to_owned),
+                    prompt: s.prompt,
+                    completion: s.completion,
+                    reference: s.reference,
+                    task: s.task,
+                    group: s.group,
                 })
                 .collect();
             let plugin = pre.instantiate(&mut *store)?;

@@ -8,6 +8,8 @@ use crate::state::HostState;
 wasmtime::component::bindgen!({
     world: "reward-plugin",
     path: "../../wit/since_v0_2_0",
+    // Samples are lowered into the guest straight from the caller's strings, not copied first.
+    ownership: Borrowing { duplicate_if_necessary: true },
 });
 
 use gavel::reward::types as wit;
