@@ -176,7 +176,7 @@ fn bfcl_reward(sample: &Sample) -> Outcome {
     }
     let value = f64::from(u8::from(verdict.valid));
     let why = match (verdict.error_type, verdict.error) {
-        (Some(kind), Some(error)) => format!("{kind}: {error}"),
+        (Some(kind), Some(error)) => [kind, ": ", &error].concat(),
         _ => "valid".to_owned(),
     };
     Score::new(value).with("valid", value).with("parsed", 1.0).because(why).into()

@@ -151,6 +151,23 @@ fn answer_type(options: &[Value]) -> Option<Ty> {
     options.iter().find(|o| !is_optional_marker(o)).map(ty)
 }
 
+/// Possible answers in a message, written as the JSON list they came from (without copying
+/// them into one).
+struct JsonList<'a>(&'a [Value]);
+
+impl std::fmt::Display for JsonList<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[")?;
+        for (i, option) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{option}")?;
+        }
+        f.write_str("]")
+    }
+}
+
 /// Python's `x in options`.
 fn python_in(x: &Value, options: &[Value]) -> bool {
     options.iter().any(|o| python_eq(x, o))
@@ -392,7 +409,7 @@ fn simple(doc: Option<&FunctionDoc>, call: &Call, answer: &Value, language: Lang
                 "value_error:others",
                 format!(
                     "Invalid value for parameter {param:?}: {value}. Expected one of {}.",
-                    Value::Array(options.clone())
+                    JsonList(options)
                 ),
             );
         }
@@ -470,7 +487,7 @@ fn string_check(param: &str, value: &Value, options: &[Value]) -> Verdict {
         "value_error:string",
         format!(
             "Invalid value for parameter {param:?}: {value}. Expected one of {}. Case insensitive.",
-            Value::Array(options.to_vec())
+            JsonList(options)
         ),
     )
 }
@@ -497,7 +514,7 @@ fn list_check(param: &str, value: &Value, options: &[Value]) -> Verdict {
         "value_error:list/tuple",
         format!(
             "Invalid value for parameter {param:?}: {value}. Expected one of {}.",
-            Value::Array(options.to_vec())
+            JsonList(options)
         ),
     )
 }
@@ -663,6 +680,13 @@ mod tests {
             verdict("[calc_area(base=10, height=5.0), calc_area(base=10, height=5.0)]").error_type,
             Some("simple_function_checker:wrong_count")
         );
+    }
+
+    #[test]
+    fn possible_answers_are_written_as_json() {
+        let options = [json!("a"), json!([1, 2.5]), json!({"k": null}), json!("")];
+        assert_eq!(JsonList(&options).to_string(), Value::Array(options.to_vec()).to_string());
+        assert_eq!(JsonList(&[]).to_string(), "[]");
     }
 
     #[test]
