@@ -22,34 +22,7 @@ impl Call {
             return Self::from_json(function);
         }
         if let Some(name) = obj.remove("name") {
-            let Value::String(name) = name else {
-                return Err(format!("a call's name must be a string, got {}", kind(&name)));
-            };
-            let args = match obj.remove("arguments").or_else(|| obj.remove("parameters")) {
-                None | Some(Value::Null) => Map::new(),
-                Some(Value::Object(args)) => args,
-                Some(Value::String(text)) => {
-                    match gavel_plugin::serde_json::from_str::<Value>(&text) {
-                        Ok(Value::Object(args)) => args,
-                        Ok(other) => {
-                            return Err(format!(
-                                "arguments of {name} decode to {}, not an object",
-                                kind(&other)
-                            ));
-                        }
-                        Err(e) => {
-                            return Err(format!("arguments of {name} are not valid JSON: {e}"));
-                        }
-                    }
-                }
-                Some(other) => {
-                    return Err(format!(
-                        "arguments of {name} must be an object, got {}",
-                        kind(&other)
-                    ));
-                }
-            };
-            return Ok(Self { name, args });
+            return Self::named(name, obj.remove("arguments").or_else(|| obj.remove("parameters")));
         }
         // BFCL's decoded form: exactly one key, the function name.
         if obj.len() == 1 {
@@ -59,6 +32,32 @@ impl Call {
             }
         }
         Err("a call needs a \"name\" (or the {name: {arguments}} form)".into())
+    }
+
+    /// A call from the values of its `name` and its `arguments` (or `parameters`): an object,
+    /// a string holding one, or null for none.
+    pub fn named(name: Value, args: Option<Value>) -> Result<Self, String> {
+        let Value::String(name) = name else {
+            return Err(format!("a call's name must be a string, got {}", kind(&name)));
+        };
+        let args = match args {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(args)) => args,
+            Some(Value::String(text)) => match gavel_plugin::serde_json::from_str::<Value>(&text) {
+                Ok(Value::Object(args)) => args,
+                Ok(other) => {
+                    return Err(format!(
+                        "arguments of {name} decode to {}, not an object",
+                        kind(&other)
+                    ));
+                }
+                Err(e) => return Err(format!("arguments of {name} are not valid JSON: {e}")),
+            },
+            Some(other) => {
+                return Err(format!("arguments of {name} must be an object, got {}", kind(&other)));
+            }
+        };
+        Ok(Self { name, args })
     }
 }
 

@@ -22,6 +22,7 @@
 
 pub mod bfcl;
 pub mod call;
+pub mod json;
 pub mod parse;
 pub mod partial;
 pub mod text;

@@ -2,10 +2,10 @@
 //! Hermes/Qwen `<tool_call>` blocks, OpenAI `tool_calls` JSON, a bare JSON list or object of
 //! calls, and BFCL's Python call syntax `[f(a=1, b='x'), g()]`.
 
-use gavel_plugin::serde_json::{self, Map, Number, Value};
+use gavel_plugin::serde_json::{Map, Number, Value};
 
 use crate::call::Call;
-use crate::text;
+use crate::{json, text};
 
 /// Deepest nesting of literals accepted in Python call syntax.
 const MAX_DEPTH: usize = 64;
@@ -22,8 +22,8 @@ pub fn calls(completion: &str) -> Result<Vec<Call>, String> {
     let text = strip_fence(text);
     // JSON first; Python call syntax (`[f(a=1)]`) is not JSON, so it falls through.
     let looks_like_json = text.starts_with('{') || text.starts_with('[');
-    if looks_like_json && let Ok(value) = serde_json::from_str::<Value>(text) {
-        return from_json(value);
+    if looks_like_json && let Ok(calls) = json::calls(text) {
+        return calls;
     }
     if text.is_empty() {
         return Ok(Vec::new());
@@ -41,14 +41,14 @@ fn hermes(text: &str) -> Result<Vec<Call>, String> {
             return Err("a <tool_call> block is not closed".into());
         };
         let block = strip_fence(body[..end].trim());
-        match serde_json::from_str::<Value>(block) {
-            Ok(value) => out.extend(from_json(value)?),
+        match json::calls(block) {
+            Ok(calls) => out.extend(calls?),
             Err(whole) => {
                 for line in block.lines().filter(|l| !l.trim().is_empty()) {
-                    let value: Value = serde_json::from_str(line.trim()).map_err(|e| {
+                    let calls = json::calls(line.trim()).map_err(|e| {
                         format!("a <tool_call> block is not JSON ({whole}); line {line:?}: {e}")
                     })?;
-                    out.extend(from_json(value)?);
+                    out.extend(calls?);
                 }
             }
         }
@@ -62,23 +62,6 @@ fn strip_fence(text: &str) -> &str {
     let Some(inner) = t.strip_prefix("```") else { return t };
     let inner = inner.split_once('\n').map_or(inner, |(_, body)| body);
     inner.strip_suffix("```").unwrap_or(inner).trim()
-}
-
-/// Calls in JSON: `{"tool_calls": [...]}`, a list of calls, or one call.
-fn from_json(value: Value) -> Result<Vec<Call>, String> {
-    match value {
-        Value::Object(mut obj) if obj.contains_key("tool_calls") => {
-            match obj.remove("tool_calls").expect("present") {
-                Value::Array(items) => items.into_iter().map(Call::from_json).collect(),
-                Value::Null => Ok(Vec::new()),
-                other => {
-                    Err(format!("tool_calls must be a list, got {}", crate::call::kind(&other)))
-                }
-            }
-        }
-        Value::Array(items) => items.into_iter().map(Call::from_json).collect(),
-        other => Ok(vec![Call::from_json(other)?]),
-    }
 }
 
 /// BFCL's Python syntax: `[f(a=1), g(b='x')]` or `f(a=1)`.
