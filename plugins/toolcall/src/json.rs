@@ -94,17 +94,7 @@ impl<'de> Visitor<'de> for CallVisitor {
             while seq.next_element::<IgnoredAny>()?.is_some() {}
             return Ok(Self::not_an_object(kind(&Value::Array(Vec::new()))));
         }
-        // Every item is read (the text must be JSON to the end); the first bad one is the error.
-        let mut calls = Ok(Vec::new());
-        while let Some(Item(item)) = seq.next_element::<Item>()? {
-            if let Ok(list) = &mut calls {
-                match item {
-                    Ok(call) => list.push(call),
-                    Err(why) => calls = Err(why),
-                }
-            }
-        }
-        Ok(Found::Calls(calls))
+        items(seq).map(Found::Calls)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Found, A::Error> {
@@ -114,8 +104,14 @@ impl<'de> Visitor<'de> for CallVisitor {
                 "name" => &mut fields.name,
                 "arguments" => &mut fields.arguments,
                 "parameters" => &mut fields.parameters,
-                "function" => &mut fields.function,
-                "tool_calls" if self.top => &mut fields.tool_calls,
+                "function" => {
+                    fields.function = Some(map.next_value::<Item>()?.0);
+                    continue;
+                }
+                "tool_calls" if self.top => {
+                    fields.tool_calls = Some(map.next_value::<ToolCalls>()?.0);
+                    continue;
+                }
                 _ => {
                     let value = map.next_value::<Value>()?;
                     // A repeated key keeps its last value, as a JSON object does.
@@ -129,11 +125,7 @@ impl<'de> Visitor<'de> for CallVisitor {
             *slot = Some(map.next_value::<Value>()?);
         }
         Ok(match fields.tool_calls.take() {
-            Some(tool_calls) => Found::Calls(match tool_calls {
-                Value::Array(items) => items.into_iter().map(Call::from_json).collect(),
-                Value::Null => Ok(Vec::new()),
-                other => Err(format!("tool_calls must be a list, got {}", kind(&other))),
-            }),
+            Some(tool_calls) => Found::Calls(tool_calls),
             None => Found::Call(fields.into_call()),
         })
     }
@@ -145,8 +137,8 @@ struct Fields {
     name: Option<Value>,
     arguments: Option<Value>,
     parameters: Option<Value>,
-    function: Option<Value>,
-    tool_calls: Option<Value>,
+    function: Option<Result<Call, String>>,
+    tool_calls: Option<Result<Vec<Call>, String>>,
     other: Vec<(String, Value)>,
 }
 
@@ -154,7 +146,7 @@ impl Fields {
     /// [`Call::from_json`]'s reading of the object these fields came from.
     fn into_call(self) -> Result<Call, String> {
         if let Some(function) = self.function {
-            return Call::from_json(function);
+            return function;
         }
         if let Some(name) = self.name {
             return Call::named(name, self.arguments.or(self.parameters));
@@ -170,6 +162,67 @@ impl Fields {
         }
         Err("a call needs a \"name\" (or the {name: {arguments}} form)".into())
     }
+}
+
+/// The value of a top-level `tool_calls`: a list of calls, or null for none.
+struct ToolCalls(Result<Vec<Call>, String>);
+
+impl<'de> Deserialize<'de> for ToolCalls {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ToolCallsVisitor;
+        impl ToolCallsVisitor {
+            fn not_a_list(kind: &str) -> ToolCalls {
+                ToolCalls(Err(format!("tool_calls must be a list, got {kind}")))
+            }
+        }
+        impl<'de> Visitor<'de> for ToolCallsVisitor {
+            type Value = ToolCalls;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("JSON")
+            }
+            fn visit_unit<E>(self) -> Result<ToolCalls, E> {
+                Ok(ToolCalls(Ok(Vec::new())))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<ToolCalls, E> {
+                Ok(Self::not_a_list(kind(&Value::Bool(false))))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<ToolCalls, E> {
+                Ok(Self::not_a_list(kind(&Value::from(0))))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<ToolCalls, E> {
+                Ok(Self::not_a_list(kind(&Value::from(0))))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<ToolCalls, E> {
+                Ok(Self::not_a_list(kind(&Value::from(0))))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<ToolCalls, E> {
+                Ok(Self::not_a_list(kind(&Value::String(String::new()))))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ToolCalls, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Self::not_a_list(kind(&Value::Object(Default::default()))))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<ToolCalls, A::Error> {
+                items(seq).map(ToolCalls)
+            }
+        }
+        d.deserialize_any(ToolCallsVisitor)
+    }
+}
+
+/// Every item of a list of calls is read (the text must be JSON to the end); the first that is
+/// not a call is the error.
+fn items<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Result<Vec<Call>, String>, A::Error> {
+    let mut calls = Ok(Vec::new());
+    while let Some(Item(item)) = seq.next_element::<Item>()? {
+        if let Ok(list) = &mut calls {
+            match item {
+                Ok(call) => list.push(call),
+                Err(why) => calls = Err(why),
+            }
+        }
+    }
+    Ok(calls)
 }
 
 /// An object key, borrowed from the text when it has no escapes.
@@ -232,6 +285,10 @@ mod tests {
             r#"{"tool_calls": [{"function": {"name": "f", "arguments": "{}"}}], "name": "g"}"#,
             r#"{"tool_calls": null}"#,
             r#"{"tool_calls": 3}"#,
+            r#"{"tool_calls": {"a": [1]}}"#,
+            r#"{"tool_calls": [{"function": 3}, {"name": "f"}]}"#,
+            r#"{"function": {"function": {"name": "f"}}, "name": 3}"#,
+            r#"{"function": {"name": "f"}, "function": {"name": "g"}}"#,
             r#"{"arguments": {"a": 1}}"#,
             r#"{"parameters": 1}"#,
             r#"{"f": {"a": 1}, "f": {"a": 2}}"#,
