@@ -53,9 +53,31 @@ struct CallVisitor {
 }
 
 impl CallVisitor {
-    fn not_an_object(kind: &str) -> Found {
+    fn wrong(kind: &str) -> Found {
         Found::Call(Err(format!("a call must be a JSON object, got {kind}")))
     }
+}
+
+/// A visitor's `visit_*` for the JSON scalars other than null: each is the wrong kind of value,
+/// named as [`kind`] names it, for the visitor's `wrong`.
+macro_rules! scalars_are_wrong {
+    ($found:ty) => {
+        fn visit_bool<E>(self, _: bool) -> Result<$found, E> {
+            Ok(Self::wrong(kind(&Value::Bool(false))))
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<$found, E> {
+            Ok(Self::wrong(kind(&Value::from(0))))
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<$found, E> {
+            Ok(Self::wrong(kind(&Value::from(0))))
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<$found, E> {
+            Ok(Self::wrong(kind(&Value::from(0))))
+        }
+        fn visit_str<E>(self, _: &str) -> Result<$found, E> {
+            Ok(Self::wrong(kind(&Value::String(String::new()))))
+        }
+    };
 }
 
 impl<'de> Visitor<'de> for CallVisitor {
@@ -65,34 +87,16 @@ impl<'de> Visitor<'de> for CallVisitor {
         f.write_str("JSON")
     }
 
+    scalars_are_wrong!(Found);
+
     fn visit_unit<E>(self) -> Result<Found, E> {
-        Ok(Self::not_an_object(kind(&Value::Null)))
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Found, E> {
-        Ok(Self::not_an_object(kind(&Value::Bool(false))))
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Found, E> {
-        Ok(Self::not_an_object(kind(&Value::from(0))))
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<Found, E> {
-        Ok(Self::not_an_object(kind(&Value::from(0))))
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Found, E> {
-        Ok(Self::not_an_object(kind(&Value::from(0))))
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<Found, E> {
-        Ok(Self::not_an_object(kind(&Value::String(String::new()))))
+        Ok(Self::wrong(kind(&Value::Null)))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Found, A::Error> {
         if !self.top {
             while seq.next_element::<IgnoredAny>()?.is_some() {}
-            return Ok(Self::not_an_object(kind(&Value::Array(Vec::new()))));
+            return Ok(Self::wrong(kind(&Value::Array(Vec::new()))));
         }
         items(seq).map(Found::Calls)
     }
@@ -171,7 +175,7 @@ impl<'de> Deserialize<'de> for ToolCalls {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct ToolCallsVisitor;
         impl ToolCallsVisitor {
-            fn not_a_list(kind: &str) -> ToolCalls {
+            fn wrong(kind: &str) -> ToolCalls {
                 ToolCalls(Err(format!("tool_calls must be a list, got {kind}")))
             }
         }
@@ -180,27 +184,13 @@ impl<'de> Deserialize<'de> for ToolCalls {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("JSON")
             }
+            scalars_are_wrong!(ToolCalls);
             fn visit_unit<E>(self) -> Result<ToolCalls, E> {
                 Ok(ToolCalls(Ok(Vec::new())))
             }
-            fn visit_bool<E>(self, _: bool) -> Result<ToolCalls, E> {
-                Ok(Self::not_a_list(kind(&Value::Bool(false))))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<ToolCalls, E> {
-                Ok(Self::not_a_list(kind(&Value::from(0))))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<ToolCalls, E> {
-                Ok(Self::not_a_list(kind(&Value::from(0))))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<ToolCalls, E> {
-                Ok(Self::not_a_list(kind(&Value::from(0))))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<ToolCalls, E> {
-                Ok(Self::not_a_list(kind(&Value::String(String::new()))))
-            }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ToolCalls, A::Error> {
                 while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Self::not_a_list(kind(&Value::Object(Default::default()))))
+                Ok(Self::wrong(kind(&Value::Object(Default::default()))))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<ToolCalls, A::Error> {
                 items(seq).map(ToolCalls)
