@@ -35,15 +35,24 @@ pub struct Re {
 enum Node {
     Char(char),
     Any,
-    Class { negated: bool, items: Vec<ClassItem> },
+    Class {
+        negated: bool,
+        items: Vec<ClassItem>,
+    },
     Start,
     End,
     WordBoundary,
     Group(Box<Node>, Option<usize>),
-    Ahead(Box<Node>),
+    /// A lookahead, and whether it holds capture groups.
+    Ahead(Box<Node>, bool),
     Alt(Vec<Node>),
     Seq(Vec<Node>),
-    Repeat { node: Box<Node>, min: usize, max: usize, greedy: bool },
+    Repeat {
+        node: Box<Node>,
+        min: usize,
+        max: usize,
+        greedy: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -237,17 +246,25 @@ impl Re {
                 caps[g] = old;
                 false
             }),
-            Node::Ahead(inner) => {
+            // What the lookahead captures is dropped; only one that captures needs a copy.
+            Node::Ahead(inner, true) => {
                 let mut probe = caps.clone();
                 self.run(inner, s, i, &mut probe, &mut |_, _| true) && k(i, caps)
             }
+            Node::Ahead(inner, false) => {
+                self.run(inner, s, i, caps, &mut |_, _| true) && k(i, caps)
+            }
+            // A run that fails leaves the groups as it found them (each group puts its old
+            // value back when what follows it fails), so the next alternative starts clean.
             Node::Alt(alternatives) => {
                 for alternative in alternatives {
-                    let saved = caps.clone();
+                    #[cfg(debug_assertions)]
+                    let before = caps.clone();
                     if self.run(alternative, s, i, caps, k) {
                         return true;
                     }
-                    *caps = saved;
+                    #[cfg(debug_assertions)]
+                    debug_assert_eq!(*caps, before, "a failed alternative changed the groups");
                 }
                 false
             }
@@ -421,7 +438,9 @@ impl Parser<'_> {
                         Node::Group(Box::new(self.alt()), None)
                     } else {
                         assert!(self.eat('='), "unsupported group");
-                        Node::Ahead(Box::new(self.alt()))
+                        let groups = self.groups;
+                        let inner = self.alt();
+                        Node::Ahead(Box::new(inner), self.groups > groups)
                     }
                 } else {
                     self.groups += 1;
