@@ -16,7 +16,7 @@ use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 mod bare {
-    wasmtime::component::bindgen!({ world: "reward-plugin", path: "../wit/since_v0_1_0" });
+    wasmtime::component::bindgen!({ world: "reward-plugin", path: "../wit/since_v0_2_0" });
 }
 
 const PROMPT: &str =
