@@ -20,7 +20,7 @@ fn main() {
     let plugin = host.load(PluginSource::bytes("math", wasm), WasmLimits::default()).unwrap();
 
     // Throughput: the whole corpus in batches of 64, repeated, on this thread.
-    let rounds = 20;
+    let rounds = gavel_tests::bench_iterations(20);
     let started = gavel_tests::cpu_time();
     let mut verdicts = Vec::new();
     for _ in 0..rounds {
@@ -48,7 +48,7 @@ fn main() {
         pct(0.5).as_secs_f64() * 1e3,
         pct(0.99).as_secs_f64() * 1e3
     );
-    match gavel_tests::math_verify_python() {
+    match gavel_tests::math_verify_python().filter(|_| !gavel_tests::bench_smoke()) {
         Some(python) => {
             let report = gavel_tests::run_math_verify(&python, 1);
             let rate = report["verifications_per_cpu_second"].as_f64().unwrap();

@@ -39,7 +39,7 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
 
     let no_config = json!({});
-    let rounds = 20;
+    let rounds = gavel_tests::bench_iterations(20);
     let measure = |f: &dyn Fn()| {
         f(); // warm: compile caches, pools
         let started = gavel_tests::cpu_time();
@@ -51,7 +51,7 @@ fn main() {
     let mut plugins_alone = Vec::new();
     let mut with_policy = Vec::new();
     // Interleaved, so drifts of the shared machine hit both sides alike.
-    for _ in 0..3 {
+    for _ in 0..gavel_tests::bench_iterations(3) {
         plugins_alone.push(measure(&|| {
             runtime.block_on(async {
                 let (a, b) = tokio::join!(

@@ -24,7 +24,8 @@ fn main() {
         .unwrap_or_else(|| root.join("verifiers/prm/fixtures/qwen2_prm_gqa4"));
     let prm = Prm::load_with(&dir, &Weights::files(&dir).unwrap(), Device::Cpu).unwrap();
     let mut rng = demo::Rng::new(7);
-    let inputs: Vec<(Vec<u32>, u32)> = (0..CHAINS)
+    let chains = gavel_tests::bench_iterations(CHAINS);
+    let inputs: Vec<(Vec<u32>, u32)> = (0..chains)
         .map(|_| {
             let chain = demo::arith_chain(&mut rng);
             prm.encode(&chain.prompt, &chain.steps).unwrap()
@@ -38,7 +39,7 @@ fn main() {
     let ours: Vec<Vec<f64>> =
         inputs.iter().map(|(ids, step)| prm.score_ids(ids, *step).unwrap().step_scores).collect();
     let rate = tokens as f64 / started.elapsed().as_secs_f64();
-    println!("PRM scoring on the CPU, f32, {CHAINS} sequences ({tokens} tokens), one per forward");
+    println!("PRM scoring on the CPU, f32, {chains} sequences ({tokens} tokens), one per forward");
     println!("{:<26} {:>12}", "scorer", "tokens / s");
     println!("{:<26} {:>12.0}", "gavel-prm (CPU)", rate);
 
@@ -46,6 +47,9 @@ fn main() {
     let python = std::env::var_os("GAVEL_PRM_PYTHON")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| home.join(".cache/gavel/prm-venv/bin/python"));
+    if gavel_tests::bench_smoke() {
+        return;
+    }
     if !python.exists() {
         println!("PyTorch peer not installed at {}: see the bench's doc comment", python.display());
         return;

@@ -68,16 +68,17 @@ fn main() {
     // Back to back, each side on its own: gavel's background starts overlap only its own
     // evaluations, never the peer's.
     let mut gavel = Vec::new();
-    for _ in 0..ROUNDS {
+    let rounds = gavel_tests::bench_iterations(ROUNDS);
+    for _ in 0..rounds {
         let started = Instant::now();
         let outcome = runtime.block_on(verifier.evaluate(&sample));
         gavel.push(started.elapsed());
         assert_eq!(outcome.reward(), Some(1.0), "{outcome:?}");
     }
     std::thread::sleep(Duration::from_secs(1));
-    let peer: Vec<Duration> = (0..ROUNDS).map(|i| naive(&quick, &patch, dir.path(), i)).collect();
+    let peer: Vec<Duration> = (0..rounds).map(|i| naive(&quick, &patch, dir.path(), i)).collect();
     let (g, p) = (median(gavel), median(peer));
-    println!("SWE evaluation overhead (test command excluded), median of {ROUNDS}, sequential");
+    println!("SWE evaluation overhead (test command excluded), median of {rounds}, sequential");
     println!("{:<22} {:>12}", "harness", "ms / eval");
     println!("{:<22} {:>12.1}", "gavel swe", g.as_secs_f64() * 1e3);
     println!("{:<22} {:>12.1}", "naive docker run", p.as_secs_f64() * 1e3);
@@ -85,7 +86,7 @@ fn main() {
 
     // Throughput: the real pytest task, CONCURRENCY at once.
     task["timeout_s"] = json!(120);
-    let n = ROUNDS * 2;
+    let n = rounds * 2;
     let samples: Vec<Sample> = (0..n)
         .map(|i| Sample::new(i.to_string(), patch.as_str()).with_reference(task.clone()))
         .collect();

@@ -131,6 +131,18 @@ pub fn jsonl(relative: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// Whether the benches run as a smoke test (`GAVEL_BENCH_SMOKE=1`, set by `./dev test`): one
+/// iteration of each loop and no external peer, so CI sees every bench run to its end (a bench
+/// that only compiles can still rot at run time) without timing anything.
+pub fn bench_smoke() -> bool {
+    std::env::var_os("GAVEL_BENCH_SMOKE").is_some_and(|v| v == "1")
+}
+
+/// A bench loop's count: `full`, or 1 in a smoke run.
+pub fn bench_iterations(full: usize) -> usize {
+    if bench_smoke() { 1 } else { full }
+}
+
 /// Process CPU time: what "per CPU-second" counts in the benchmarks, for gavel as for the
 /// Python peers (which use `time.process_time()`).
 pub fn cpu_time() -> std::time::Duration {
