@@ -62,6 +62,9 @@ fn main() {
             );
             println!("throughput: gavel math / math-verify = {:.0}x", gavel_rate / rate);
         }
-        None => println!("math-verify is not installed: run ./dev bench to install it into .venv"),
+        None => println!(
+            "{}",
+            gavel_tests::peer_missing("math-verify", "run ./dev bench to install it into .venv")
+        ),
     }
 }

@@ -47,11 +47,9 @@ fn main() {
     let python = std::env::var_os("GAVEL_PRM_PYTHON")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| home.join(".cache/gavel/prm-venv/bin/python"));
-    if gavel_tests::bench_smoke() {
-        return;
-    }
-    if !python.exists() {
-        println!("PyTorch peer not installed at {}: see the bench's doc comment", python.display());
+    if gavel_tests::bench_smoke() || !python.exists() {
+        let hint = format!("see the bench's doc comment (it goes to {})", python.display());
+        println!("{}", gavel_tests::peer_missing("the PyTorch peer", &hint));
         return;
     }
     let mut ids_file = tempfile::NamedTempFile::new().unwrap();

@@ -73,7 +73,8 @@ fn main() {
         pct(0.99).as_secs_f64() * 1e6
     );
     let Some(peer) = rounds.iter().find_map(|(_, peer)| peer.as_ref()) else {
-        println!("bfcl-eval is not installed at {}: run ./dev bench", python.display());
+        let hint = format!("run ./dev bench (it goes to {})", python.display());
+        println!("{}", gavel_tests::peer_missing("bfcl-eval", &hint));
         return;
     };
     println!(

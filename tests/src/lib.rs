@@ -138,6 +138,15 @@ pub fn bench_smoke() -> bool {
     std::env::var_os("GAVEL_BENCH_SMOKE").is_some_and(|v| v == "1")
 }
 
+/// The line a bench prints where its peer would be: skipped in a smoke run, else not installed.
+pub fn peer_missing(peer: &str, hint: &str) -> String {
+    if bench_smoke() {
+        format!("{peer}: not run in a smoke run")
+    } else {
+        format!("{peer} is not installed: {hint}")
+    }
+}
+
 /// A bench loop's count: `full`, or 1 in a smoke run.
 pub fn bench_iterations(full: usize) -> usize {
     if bench_smoke() { 1 } else { full }
