@@ -24,12 +24,15 @@ impl Call {
         if let Some(name) = obj.remove("name") {
             return Self::named(name, obj.remove("arguments").or_else(|| obj.remove("parameters")));
         }
-        // BFCL's decoded form: exactly one key, the function name.
-        if obj.len() == 1 {
-            let (name, args) = obj.into_iter().next().expect("one entry");
-            if let Value::Object(args) = args {
-                return Ok(Self { name, args });
-            }
+        Self::decoded(obj)
+    }
+
+    /// BFCL's decoded form `{name: {arguments}}`, from the entries of an object that has no
+    /// `name` or `function`: there must be exactly one, and its value an object.
+    pub fn decoded(entries: impl IntoIterator<Item = (String, Value)>) -> Result<Self, String> {
+        let mut entries = entries.into_iter();
+        if let (Some((name, Value::Object(args))), None) = (entries.next(), entries.next()) {
+            return Ok(Self { name, args });
         }
         Err("a call needs a \"name\" (or the {name: {arguments}} form)".into())
     }

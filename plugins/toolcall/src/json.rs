@@ -155,16 +155,13 @@ impl Fields {
         if let Some(name) = self.name {
             return Call::named(name, self.arguments.or(self.parameters));
         }
-        // BFCL's decoded form `{name: {arguments}}`: the object has exactly one key.
         let known = [("arguments", self.arguments), ("parameters", self.parameters)];
-        let mut entries = known
-            .into_iter()
-            .filter_map(|(key, value)| Some((key.to_owned(), value?)))
-            .chain(self.other);
-        if let (Some((name, Value::Object(args))), None) = (entries.next(), entries.next()) {
-            return Ok(Call { name, args });
-        }
-        Err("a call needs a \"name\" (or the {name: {arguments}} form)".into())
+        Call::decoded(
+            known
+                .into_iter()
+                .filter_map(|(key, value)| Some((key.to_owned(), value?)))
+                .chain(self.other),
+        )
     }
 }
 
