@@ -23,8 +23,9 @@ const PROMPT: &str =
     "What is the sum of the first ten positive integers? Think step by step, then answer.";
 const COMPLETION: &str = "<think>1 + 2 + ... + 10 = 10 * 11 / 2 = 55.</think>\n<answer>55</answer>";
 
-/// Times `f` over `iterations` runs after a warm-up and returns the median.
+/// Times `f` over `iterations` runs (one in a smoke run) after a warm-up and returns the median.
 fn median(iterations: usize, mut f: impl FnMut()) -> Duration {
+    let iterations = gavel_tests::bench_iterations(iterations);
     for _ in 0..iterations / 10 + 10 {
         f();
     }
@@ -75,7 +76,7 @@ fn main() {
 
     // Native: the same function, no sandbox.
     for batch in [1, 64] {
-        let per_call = median(gavel_tests::bench_iterations(20_000), || {
+        let per_call = median(20_000, || {
             for s in &samples[..batch] {
                 black_box(gavel_guest_trivial::length(black_box(&s.completion)));
             }
@@ -90,28 +91,24 @@ fn main() {
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
     let pre = bare::RewardPluginPre::new(linker.instantiate_pre(&component).unwrap()).unwrap();
     for batch in [1, 64] {
-        let per_call =
-            median(gavel_tests::bench_iterations(if batch == 1 { 20_000 } else { 2_000 }), || {
-                let wit_samples: Vec<bare::gavel::reward::types::Sample> = samples[..batch]
-                    .iter()
-                    .map(|s| bare::gavel::reward::types::Sample {
-                        prompt: s.prompt.clone(),
-                        completion: s.completion.clone(),
-                        reference: s.reference.json().to_owned(),
-                        task: None,
-                        group: None,
-                    })
-                    .collect();
-                let state =
-                    BareState { wasi: WasiCtx::builder().build(), table: ResourceTable::new() };
-                let mut store = Store::new(&engine, state);
-                let plugin = pre.instantiate(&mut store).unwrap();
-                let out = plugin
-                    .gavel_reward_plugin()
-                    .call_score(&mut store, "{}", &wit_samples)
-                    .unwrap();
-                black_box(out.unwrap());
-            });
+        let per_call = median(if batch == 1 { 20_000 } else { 2_000 }, || {
+            let wit_samples: Vec<bare::gavel::reward::types::Sample> = samples[..batch]
+                .iter()
+                .map(|s| bare::gavel::reward::types::Sample {
+                    prompt: s.prompt.clone(),
+                    completion: s.completion.clone(),
+                    reference: s.reference.json().to_owned(),
+                    task: None,
+                    group: None,
+                })
+                .collect();
+            let state = BareState { wasi: WasiCtx::builder().build(), table: ResourceTable::new() };
+            let mut store = Store::new(&engine, state);
+            let plugin = pre.instantiate(&mut store).unwrap();
+            let out =
+                plugin.gavel_reward_plugin().call_score(&mut store, "{}", &wit_samples).unwrap();
+            black_box(out.unwrap());
+        });
         rows.push(Row { name: "bare wasmtime", batch, per_call });
     }
 
@@ -122,14 +119,13 @@ fn main() {
             .unwrap();
     let plugin = host.load(PluginSource::bytes("trivial", wasm), WasmLimits::default()).unwrap();
     for batch in [1, 64] {
-        let per_call =
-            median(gavel_tests::bench_iterations(if batch == 1 { 20_000 } else { 2_000 }), || {
-                let outcomes = host
-                    .score_batch_blocking(&plugin, &samples[..batch], &serde_json::Value::Null)
-                    .unwrap();
-                assert_eq!(outcomes[0].reward(), Some(COMPLETION.len() as f64));
-                black_box(outcomes);
-            });
+        let per_call = median(if batch == 1 { 20_000 } else { 2_000 }, || {
+            let outcomes = host
+                .score_batch_blocking(&plugin, &samples[..batch], &serde_json::Value::Null)
+                .unwrap();
+            assert_eq!(outcomes[0].reward(), Some(COMPLETION.len() as f64));
+            black_box(outcomes);
+        });
         rows.push(Row { name: "gavel", batch, per_call });
     }
 

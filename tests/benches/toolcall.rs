@@ -40,9 +40,9 @@ fn main() {
     let python = std::env::var_os("GAVEL_BFCL_PYTHON")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| home.join(".cache/gavel/bfcl-venv/bin/python"));
+    let passes = gavel_tests::bench_iterations(50);
     let mut rounds = Vec::new();
     for _ in 0..gavel_tests::bench_iterations(3) {
-        let passes = gavel_tests::bench_iterations(50);
         let started = gavel_tests::cpu_time();
         for _ in 0..passes {
             outcomes = host.score_batch_blocking(&plugin, &samples, &config).unwrap();
@@ -111,7 +111,7 @@ struct Peer {
 }
 
 /// Runs `tests/peers/run_bfcl.py` (five timed passes after its own warm-up); `None` when
-/// bfcl-eval is not installed.
+/// bfcl-eval is not installed, or in a smoke run.
 fn run_peer(
     python: &std::path::Path,
     root: &std::path::Path,
