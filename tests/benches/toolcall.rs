@@ -3,6 +3,10 @@
 //! (`tests/corpus/toolcall/cases.jsonl`: Python, Java, JavaScript) in one run. Parsing is included on both sides: gavel
 //! reads every completion in its dialect; BFCL decodes each dialect with its own handlers.
 //!
+//! A third row runs the plugin's own Rust code (the `gavel-plugin-toolcall` crate) built for
+//! this machine and called directly: no sandbox, no fuel, no copies across the boundary. It is
+//! the ceiling of the sandboxed plugin, so the ratio of the two is what the sandbox costs.
+//!
 //! Run with `./dev bench` (which installs bfcl-eval into `$HOME/.cache/gavel/bfcl-venv`) or
 //! `cargo bench -p gavel-tests --bench toolcall`.
 
@@ -18,11 +22,11 @@ fn main() {
     let samples: Vec<Sample> = cases
         .iter()
         .map(|c| {
-            let reference = json!({"functions": c["functions"], "possible_answer": c["possible_answer"],
-                "language": c["language"], "category": c["test_category"]});
-            Sample::new(c["id"].as_str().unwrap(), c["completion"].as_str().unwrap()).with_reference(reference)
+            Sample::new(c["id"].as_str().unwrap(), c["completion"].as_str().unwrap())
+                .with_reference(reference(c))
         })
         .collect();
+    let native = Native::new(&cases);
     let cache = tempfile::tempdir().unwrap();
     let host =
         Host::new(HostConfig { cache_dir: Some(cache.path().to_owned()), ..HostConfig::default() })
@@ -32,10 +36,11 @@ fn main() {
     let config = json!({"mode": "bfcl"});
 
     // One untimed pass (first-use page faults, lazy initialisation). Then three rounds, each
-    // 50 timed gavel passes followed by one bfcl-eval run: the machine's load drifts by several
-    // percent over seconds, so the two sides are timed close together, and the headline ratio is
-    // the median of the three rounds' ratios.
+    // 50 timed gavel passes, 50 native passes and one bfcl-eval run: the machine's load drifts
+    // by several percent over seconds, so the sides are timed close together, and the headline
+    // ratio is the median of the three rounds' ratios.
     let mut outcomes = host.score_batch_blocking(&plugin, &samples, &config).unwrap();
+    let native_valid = native.pass();
     let home = std::env::var_os("HOME").map(std::path::PathBuf::from).unwrap_or_default();
     let python = std::env::var_os("GAVEL_BFCL_PYTHON")
         .map(std::path::PathBuf::from)
@@ -49,13 +54,19 @@ fn main() {
         }
         let rate =
             (passes * samples.len()) as f64 / (gavel_tests::cpu_time() - started).as_secs_f64();
-        rounds.push((rate, run_peer(&python, root, &corpus)));
+        rounds.push(Round {
+            gavel: rate,
+            native: native.rate(passes),
+            peer: run_peer(&python, root, &corpus),
+        });
     }
     let agree = cases
         .iter()
         .zip(&outcomes)
         .filter(|(c, o)| (o.reward() == Some(1.0)) == c["valid"].as_bool().unwrap())
         .count();
+    let native_agree =
+        cases.iter().zip(&native_valid).filter(|(c, v)| c["valid"].as_bool() == Some(**v)).count();
     let latencies = gavel_tests::sorted_latencies(&host, &plugin, &samples, &config);
     let pct = |q: f64| gavel_tests::quantile(&latencies, q);
 
@@ -68,11 +79,23 @@ fn main() {
         "{:<16} {:>10.4} {:>26} {:>10.1} {:>10.1}",
         "gavel toolcall",
         agree as f64 / cases.len() as f64,
-        joined(rounds.iter().map(|(rate, _)| *rate)),
+        joined(rounds.iter().map(|round| round.gavel)),
         pct(0.5).as_secs_f64() * 1e6,
         pct(0.99).as_secs_f64() * 1e6
     );
-    let Some(peer) = rounds.iter().find_map(|(_, peer)| peer.as_ref()) else {
+    println!(
+        "{:<16} {:>10.4} {:>26} {:>10} {:>10}",
+        "toolcall native",
+        native_agree as f64 / cases.len() as f64,
+        joined(rounds.iter().map(|round| round.native)),
+        "-",
+        "-"
+    );
+    println!(
+        "sandbox: gavel toolcall runs at {:.0}% of the native checker's rate (median of the rounds)",
+        100.0 * median(rounds.iter().map(|round| round.gavel / round.native))
+    );
+    let Some(peer) = rounds.iter().find_map(|round| round.peer.as_ref()) else {
         let hint = format!("run ./dev bench (it goes to {})", python.display());
         println!("{}", gavel_tests::peer_missing("bfcl-eval", &hint));
         return;
@@ -81,12 +104,12 @@ fn main() {
         "{:<16} {:>10.4} {:>26} {:>10.1} {:>10.1}",
         format!("bfcl-eval {}", peer.version),
         peer.agreement,
-        joined(rounds.iter().filter_map(|(_, peer)| Some(peer.as_ref()?.rate))),
+        joined(rounds.iter().filter_map(|round| Some(round.peer.as_ref()?.rate))),
         peer.p50_us,
         peer.p99_us
     );
     let mut ratios: Vec<f64> =
-        rounds.iter().filter_map(|(rate, peer)| Some(rate / peer.as_ref()?.rate)).collect();
+        rounds.iter().filter_map(|round| Some(round.gavel / round.peer.as_ref()?.rate)).collect();
     ratios.sort_by(f64::total_cmp);
     let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}x")).collect();
     println!(
@@ -94,6 +117,63 @@ fn main() {
         ratios[ratios.len() / 2],
         each.join(", ")
     );
+    println!(
+        "throughput: toolcall native / bfcl-eval = {:.1}x (median of the rounds)",
+        median(rounds.iter().filter_map(|round| Some(round.native / round.peer.as_ref()?.rate)))
+    );
+}
+
+/// The BFCL test entry of a corpus case, as the plugin's reference.
+fn reference(case: &Value) -> Value {
+    json!({"functions": case["functions"], "possible_answer": case["possible_answer"],
+        "language": case["language"], "category": case["test_category"]})
+}
+
+/// One round's rates, in checks per CPU-second.
+struct Round {
+    gavel: f64,
+    native: f64,
+    peer: Option<Peer>,
+}
+
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut values: Vec<f64> = values.collect();
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// The plugin's Rust code called in process, on the corpus's samples.
+struct Native {
+    samples: Vec<gavel_plugin::Sample>,
+    config: gavel_plugin_toolcall::Config,
+}
+
+impl Native {
+    fn new(cases: &[Value]) -> Self {
+        let samples = cases
+            .iter()
+            .map(|c| gavel_plugin::Sample::new(c["completion"].as_str().unwrap(), reference(c)))
+            .collect();
+        let config = serde_json::from_value(json!({"mode": "bfcl"})).unwrap();
+        Self { samples, config }
+    }
+
+    /// One pass: each sample's verdict (valid or not).
+    fn pass(&self) -> Vec<bool> {
+        self.samples
+            .iter()
+            .map(|sample| gavel_plugin_toolcall::reward(sample, &self.config).reward() == Some(1.0))
+            .collect()
+    }
+
+    /// Checks per CPU-second over `passes` passes.
+    fn rate(&self, passes: usize) -> f64 {
+        let started = gavel_tests::cpu_time();
+        for _ in 0..passes {
+            std::hint::black_box(self.pass());
+        }
+        (passes * self.samples.len()) as f64 / (gavel_tests::cpu_time() - started).as_secs_f64()
+    }
 }
 
 /// Rates for a table cell: `136485 / 135028 / 134241`.
