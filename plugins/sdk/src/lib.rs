@@ -36,6 +36,7 @@ pub use serde;
 pub use serde_json;
 
 pub mod alloc;
+mod memcmp;
 mod outcome;
 mod sample;
 

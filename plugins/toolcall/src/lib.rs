@@ -121,7 +121,7 @@ fn parsed_reference(text: &str) -> Result<Rc<bfcl::Reference>, String> {
     }
     LAST.with_borrow_mut(|last| {
         if let Some((seen, parsed)) = last.as_ref()
-            && text::same(seen, text)
+            && seen == text
         {
             return Ok(parsed.clone());
         }
