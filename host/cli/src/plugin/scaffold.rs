@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 
 /// The SDK's sources and the contract, as this binary was built with them.
-const SDK_FILES: [(&str, &str); 4] = [
+const SDK_FILES: [(&str, &str); 5] = [
     ("gavel/sdk/src/lib.rs", include_str!("../../../../plugins/sdk/src/lib.rs")),
     ("gavel/sdk/src/alloc.rs", include_str!("../../../../plugins/sdk/src/alloc.rs")),
+    ("gavel/sdk/src/memcmp.rs", include_str!("../../../../plugins/sdk/src/memcmp.rs")),
     ("gavel/sdk/src/outcome.rs", include_str!("../../../../plugins/sdk/src/outcome.rs")),
     ("gavel/sdk/src/sample.rs", include_str!("../../../../plugins/sdk/src/sample.rs")),
 ];
