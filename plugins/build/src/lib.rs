@@ -50,6 +50,8 @@ pub fn build(guest_dirs: &[PathBuf]) -> Vec<Guest> {
     let (sdk, wit) = (root.join("plugins/sdk"), root.join("wit"));
     println!("cargo:rerun-if-changed={}", sdk.display());
     println!("cargo:rerun-if-changed={}", wit.display());
+    // The workspace manifest holds the guests' release profile and dependency versions.
+    println!("cargo:rerun-if-changed={}", root.join("Cargo.toml").display());
 
     let mut cmd = Command::new(cargo);
     cmd.args(["build", "--release", "--target", TARGET, "--target-dir"])
