@@ -50,8 +50,10 @@ pub fn build(guest_dirs: &[PathBuf]) -> Vec<Guest> {
     let (sdk, wit) = (root.join("plugins/sdk"), root.join("wit"));
     println!("cargo:rerun-if-changed={}", sdk.display());
     println!("cargo:rerun-if-changed={}", wit.display());
-    // The workspace manifest holds the guests' release profile and dependency versions.
+    // The workspace manifest holds the guests' release profile and dependency versions, and
+    // the cargo config their code-generation flags.
     println!("cargo:rerun-if-changed={}", root.join("Cargo.toml").display());
+    println!("cargo:rerun-if-changed={}", root.join(".cargo/config.toml").display());
 
     let mut cmd = Command::new(cargo);
     cmd.args(["build", "--release", "--target", TARGET, "--target-dir"])
