@@ -13,7 +13,11 @@
 #[cfg(all(target_family = "wasm", target_os = "wasi"))]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
-    // SAFETY: the caller's contract.
+    // C callers may pass null with a length of 0, which a slice may not hold.
+    if n == 0 {
+        return 0;
+    }
+    // SAFETY: the caller's contract, and neither pointer is null when `n > 0`.
     unsafe { compare(std::slice::from_raw_parts(a, n), std::slice::from_raw_parts(b, n)) }
 }
 
