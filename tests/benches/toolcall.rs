@@ -114,7 +114,7 @@ fn main() {
     let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}x")).collect();
     println!(
         "throughput: gavel toolcall / bfcl-eval = {:.1}x (median of the rounds: {})",
-        ratios[ratios.len() / 2],
+        median(ratios.iter().copied()),
         each.join(", ")
     );
     println!(
