@@ -55,17 +55,63 @@ fn standardized(s: &str) -> impl Iterator<Item = char> + '_ {
 
 /// `standardize(a) == standardize(b)`, without building either string.
 pub fn standardized_eq(a: &str, b: &str) -> bool {
-    if a.is_ascii() && b.is_ascii() {
-        // The same steps on bytes, without the Unicode case tables.
-        fn bytes(s: &str) -> impl Iterator<Item = u8> + '_ {
-            s.bytes()
-                .filter(|&c| kept(char::from(c)))
-                .map(|c| if c == b'\'' { b'"' } else { c.to_ascii_lowercase() })
+    if a == b {
+        return true;
+    }
+    // The same steps on ASCII bytes, through one table, without the Unicode case tables; the
+    // first byte that is not ASCII hands both strings to the general path.
+    let (a_bytes, b_bytes) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    loop {
+        let x = next_kept(a_bytes, &mut i);
+        let y = next_kept(b_bytes, &mut j);
+        match (x, y) {
+            (None, None) => return true,
+            (Some(x), Some(y)) if x.is_ascii() && y.is_ascii() => {
+                if ASCII_FOLD[usize::from(x)] != ASCII_FOLD[usize::from(y)] {
+                    return false;
+                }
+            }
+            (Some(x), None) | (None, Some(x)) if x.is_ascii() => return false,
+            // A character that is not ASCII may still lowercase to ASCII (the Kelvin sign to
+            // `k`): Unicode decides, from the start.
+            _ => break,
         }
-        return bytes(a).eq(bytes(b));
     }
     standardized(a).eq(standardized(b))
 }
+
+/// [`ASCII_FOLD`]'s mark for a byte that standardisation drops (not ASCII, so never a folded
+/// byte).
+const DROPPED: u8 = 0xff;
+
+/// The next byte at or after `*at` that standardisation keeps (any byte that is not ASCII is
+/// kept here, for the general path to judge), and moves `*at` past it.
+fn next_kept(s: &[u8], at: &mut usize) -> Option<u8> {
+    while let Some(&c) = s.get(*at) {
+        *at += 1;
+        if !c.is_ascii() || ASCII_FOLD[usize::from(c)] != DROPPED {
+            return Some(c);
+        }
+    }
+    None
+}
+
+/// Standardisation of an ASCII byte: lowercase, `'` as `"`, or [`DROPPED`].
+const ASCII_FOLD: [u8; 128] = {
+    let mut table = [DROPPED; 128];
+    let mut c = 0;
+    while c < 128 {
+        let ch = c as u8;
+        table[c] = match ch {
+            b' ' | b',' | b'.' | b'/' | b'-' | b'_' | b'*' | b'^' => DROPPED,
+            b'\'' => b'"',
+            _ => ch.to_ascii_lowercase(),
+        };
+        c += 1;
+    }
+    table
+};
 
 /// Python's `==` on JSON-decoded values: `5 == 5.0`, `True == 1`, no string coercion.
 pub fn python_eq(a: &Value, b: &Value) -> bool {
@@ -114,7 +160,7 @@ mod tests {
         /// The comparison without strings agrees with comparing standardised strings, on ASCII
         /// and on characters whose lowercase is longer or not ASCII.
         #[test]
-        fn standardized_eq_is_standardize_then_eq(a in "[aA '\"._İẞé]{0,6}", b in "[aA '\"._i̇ßÉ]{0,6}") {
+        fn standardized_eq_is_standardize_then_eq(a in "[aAkK '\"._İẞé\u{0}\u{212a}]{0,6}", b in "[aAkK '\"._i̇ßÉ\u{0}\u{212a}]{0,6}") {
             proptest::prop_assert_eq!(standardized_eq(&a, &b), standardize(&a) == standardize(&b));
             proptest::prop_assert!(standardized_eq(&a, &a.to_uppercase()) || !a.is_ascii());
         }
