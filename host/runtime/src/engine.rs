@@ -8,7 +8,8 @@
 //! - **Pooling allocator** when the address space allows it (probed first, as Spin does):
 //!   instantiation from pre-reserved slots with copy-on-write memory images is what makes a
 //!   fresh instance per batch affordable.
-//! - **NaN canonicalisation**: the same input gives bit-identical rewards on any host.
+//! - **NaN canonicalisation** and **deterministic relaxed SIMD**: the same input gives
+//!   bit-identical rewards on any host (relaxed SIMD otherwise follows the host CPU).
 //! - **`GAVEL_PERF_MAP=1`** in the environment writes `/tmp/perf-<pid>.map`, so `perf report`
 //!   names the plugin functions it sampled (`perf record -g`: Cranelift keeps frame pointers).
 
@@ -71,6 +72,7 @@ fn base_config() -> Config {
         .consume_fuel(true)
         .epoch_interruption(true)
         .cranelift_nan_canonicalization(true)
+        .relaxed_simd_deterministic(true)
         .max_wasm_stack(512 << 10)
         .memory_init_cow(true);
     if std::env::var_os("GAVEL_PERF_MAP").is_some_and(|v| v == "1") {
@@ -122,6 +124,32 @@ pub(crate) fn ticks(deadline: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A relaxed SIMD instruction whose native result differs by CPU (x86 truncates NaN to
+    /// `i32::MIN`) gives its deterministic result, 0, as `i32x4.trunc_sat_f32x4_s` does.
+    #[test]
+    fn relaxed_simd_is_deterministic() {
+        let nan = [0x00, 0x00, 0xc0, 0x7f];
+        let mut body = vec![0x00, 0xfd, 0x0c]; // no locals; v128.const
+        body.extend(nan.repeat(4));
+        body.extend([0xfd, 0x81, 0x02]); // i32x4.relaxed_trunc_f32x4_s
+        body.extend([0xfd, 0x1b, 0x00, 0x0b]); // i32x4.extract_lane 0; end
+        let mut module = b"\0asm\x01\0\0\0".to_vec();
+        module.extend([0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f]); // type: () -> i32
+        module.extend([0x03, 0x02, 0x01, 0x00]); // one function of type 0
+        module.extend([0x07, 0x05, 0x01, 0x01, b'f', 0x00, 0x00]); // export "f"
+        module.extend([0x0a, body.len() as u8 + 2, 0x01, body.len() as u8]);
+        module.extend(body);
+
+        let engine = compile_engine().unwrap();
+        let module = wasmtime::Module::new(&engine, &module).unwrap();
+        let mut store = wasmtime::Store::new(&engine, ());
+        store.set_fuel(1000).unwrap();
+        store.set_epoch_deadline(1);
+        let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
+        let f = instance.get_typed_func::<(), i32>(&mut store, "f").unwrap();
+        assert_eq!(f.call(&mut store, ()).unwrap(), 0);
+    }
 
     #[test]
     fn ticks_round_up() {
