@@ -162,9 +162,19 @@ impl std::fmt::Display for JsonList<'_> {
             if i > 0 {
                 f.write_str(",")?;
             }
-            write!(f, "{option}")?;
+            std::fmt::Display::fmt(&Json(option), f)?;
         }
         f.write_str("]")
+    }
+}
+
+/// A JSON value as its compact text (what its `Display` writes), serialised in one piece
+/// instead of token by token through the formatter: BFCL's messages print values.
+struct Json<'a>(&'a Value);
+
+impl std::fmt::Display for Json<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&gavel_plugin::serde_json::to_string(self.0).map_err(|_| std::fmt::Error)?)
     }
 }
 
@@ -352,7 +362,8 @@ fn simple(doc: Option<&FunctionDoc>, call: &Call, answer: &Value, language: Lang
                     return Verdict::fail(
                         error_type,
                         format!(
-                            "Incorrect type for parameter {param:?}. Expected type String (a {language_name} literal), got {value}."
+                            "Incorrect type for parameter {param:?}. Expected type String (a {language_name} literal), got {value}.",
+                            value = Json(&value)
                         ),
                     );
                 };
@@ -409,7 +420,8 @@ fn simple(doc: Option<&FunctionDoc>, call: &Call, answer: &Value, language: Lang
                 "value_error:others",
                 format!(
                     "Invalid value for parameter {param:?}: {value}. Expected one of {}.",
-                    JsonList(options)
+                    JsonList(options),
+                    value = Json(&value)
                 ),
             );
         }
@@ -453,7 +465,8 @@ fn type_check(
         return Err(Verdict::fail(
             "type_error:nested",
             format!(
-                "Nested type checking failed for parameter {param:?}. Expected outer type {type_name} with inner type {inner:?}. Parameter value: {value}."
+                "Nested type checking failed for parameter {param:?}. Expected outer type {type_name} with inner type {inner:?}. Parameter value: {value}.",
+                value = Json(&value)
             ),
         ));
     }
@@ -464,7 +477,8 @@ fn type_check(
         "type_error:simple",
         format!(
             "Incorrect type for parameter {param:?}. Expected type {type_name}, got {:?}. Parameter value: {value}.",
-            ty(value)
+            ty(value),
+            value = Json(&value)
         ),
     ))
 }
@@ -487,7 +501,8 @@ fn string_check(param: &str, value: &Value, options: &[Value]) -> Verdict {
         "value_error:string",
         format!(
             "Invalid value for parameter {param:?}: {value}. Expected one of {}. Case insensitive.",
-            JsonList(options)
+            JsonList(options),
+            value = Json(&value)
         ),
     )
 }
@@ -514,7 +529,8 @@ fn list_check(param: &str, value: &Value, options: &[Value]) -> Verdict {
         "value_error:list/tuple",
         format!(
             "Invalid value for parameter {param:?}: {value}. Expected one of {}.",
-            JsonList(options)
+            JsonList(options),
+            value = Json(&value)
         ),
     )
 }
@@ -687,6 +703,9 @@ mod tests {
         let options = [json!("a"), json!([1, 2.5]), json!({"k": null}), json!("")];
         assert_eq!(JsonList(&options).to_string(), Value::Array(options.to_vec()).to_string());
         assert_eq!(JsonList(&[]).to_string(), "[]");
+        for value in [json!("a\"b"), json!({"k": [1, 2.5, null, "é\n"]}), json!(-0.0)] {
+            assert_eq!(Json(&value).to_string(), value.to_string());
+        }
     }
 
     #[test]
