@@ -363,7 +363,7 @@ fn simple(doc: Option<&FunctionDoc>, call: &Call, answer: &Value, language: Lang
                         error_type,
                         format!(
                             "Incorrect type for parameter {param:?}. Expected type String (a {language_name} literal), got {value}.",
-                            value = Json(&value)
+                            value = Json(value)
                         ),
                     );
                 };
@@ -466,7 +466,7 @@ fn type_check(
             "type_error:nested",
             format!(
                 "Nested type checking failed for parameter {param:?}. Expected outer type {type_name} with inner type {inner:?}. Parameter value: {value}.",
-                value = Json(&value)
+                value = Json(value)
             ),
         ));
     }
@@ -478,7 +478,7 @@ fn type_check(
         format!(
             "Incorrect type for parameter {param:?}. Expected type {type_name}, got {:?}. Parameter value: {value}.",
             ty(value),
-            value = Json(&value)
+            value = Json(value)
         ),
     ))
 }
@@ -502,7 +502,7 @@ fn string_check(param: &str, value: &Value, options: &[Value]) -> Verdict {
         format!(
             "Invalid value for parameter {param:?}: {value}. Expected one of {}. Case insensitive.",
             JsonList(options),
-            value = Json(&value)
+            value = Json(value)
         ),
     )
 }
@@ -530,7 +530,7 @@ fn list_check(param: &str, value: &Value, options: &[Value]) -> Verdict {
         format!(
             "Invalid value for parameter {param:?}: {value}. Expected one of {}.",
             JsonList(options),
-            value = Json(&value)
+            value = Json(value)
         ),
     )
 }
