@@ -9,6 +9,12 @@
 //!
 //! Run with `./dev bench` (which installs bfcl-eval into `$HOME/.cache/gavel/bfcl-venv`) or
 //! `cargo bench -p gavel-tests --bench toolcall`.
+//!
+//! For comparing builds of the plugin, `GAVEL_TOOLCALL_WASM=<component>` benches that file in
+//! place of the bundled one, and `GAVEL_BENCH_ONE_PASS=1` scores the corpus once and stops, for
+//! counting instructions, which unlike time is repeatable on a noisy machine:
+//! `valgrind --tool=callgrind --toggle-collect='*score_batch_blocking*' <bench binary> --bench`
+//! (run it once without valgrind first, so the component is compiled and cached).
 
 use gavel_core::Sample;
 use gavel_host::{Host, HostConfig, PluginSource};
@@ -27,13 +33,18 @@ fn main() {
         })
         .collect();
     let native = Native::new(&cases);
-    let cache = tempfile::tempdir().unwrap();
-    let host =
-        Host::new(HostConfig { cache_dir: Some(cache.path().to_owned()), ..HostConfig::default() })
-            .unwrap();
-    let wasm = gavel_bundled::find("toolcall").unwrap().wasm;
+    let host = Host::new(HostConfig::default()).unwrap();
+    let wasm = match std::env::var_os("GAVEL_TOOLCALL_WASM") {
+        Some(path) => std::fs::read(&path).unwrap_or_else(|e| panic!("{path:?}: {e}")),
+        None => gavel_bundled::find("toolcall").unwrap().wasm.to_vec(),
+    };
     let plugin = host.load(PluginSource::bytes("toolcall", wasm), WasmLimits::default()).unwrap();
     let config = json!({"mode": "bfcl"});
+    if std::env::var_os("GAVEL_BENCH_ONE_PASS").is_some() {
+        host.score_batch_blocking(&plugin, &samples, &config).unwrap();
+        println!("scored {} cases once", samples.len());
+        return;
+    }
 
     // One untimed pass (first-use page faults, lazy initialisation). Then three rounds, each
     // 50 timed gavel passes, 50 native passes and one bfcl-eval run: the machine's load drifts
