@@ -14,7 +14,8 @@
 //! place of the bundled one, and `GAVEL_BENCH_ONE_PASS=1` scores the corpus once and stops, for
 //! counting instructions, which unlike time is repeatable on a noisy machine:
 //! `valgrind --tool=callgrind --toggle-collect='*score_batch_blocking*' <bench binary> --bench`
-//! (run it once without valgrind first, so the component is compiled and cached).
+//! (valgrind's CPU has other features, so the first such run compiles the component under
+//! valgrind, slowly, on a quiet machine, and caches it for the next).
 
 use gavel_core::Sample;
 use gavel_host::{Host, HostConfig, PluginSource};
