@@ -10,10 +10,6 @@
 //!   fresh instance per batch affordable.
 //! - **NaN canonicalisation** and **deterministic relaxed SIMD**: the same input gives
 //!   bit-identical rewards on any host (relaxed SIMD otherwise follows the host CPU).
-//! - **Inlining within a module** (`Inlining::Yes`): Cranelift inlines small wasm functions
-//!   into their callers, where each call left costs the callee's stack, fuel and epoch checks
-//!   (toolcall: 1.1% fewer instructions a check, counted with callgrind). Fuel still counts
-//!   every inlined operator, so budgets do not change meaning.
 //! - **`GAVEL_PERF_MAP=1`** in the environment writes `/tmp/perf-<pid>.map`, so `perf report`
 //!   names the plugin functions it sampled (`perf record -g`: Cranelift keeps frame pointers).
 
@@ -77,7 +73,6 @@ fn base_config() -> Config {
         .epoch_interruption(true)
         .cranelift_nan_canonicalization(true)
         .relaxed_simd_deterministic(true)
-        .compiler_inlining(wasmtime::Inlining::Yes)
         .max_wasm_stack(512 << 10)
         .memory_init_cow(true);
     if std::env::var_os("GAVEL_PERF_MAP").is_some_and(|v| v == "1") {
