@@ -42,7 +42,7 @@ pub fn standardize(s: &str) -> String {
     standardized(s).collect()
 }
 
-fn kept(c: char) -> bool {
+const fn kept(c: char) -> bool {
     !matches!(c, ' ' | ',' | '.' | '/' | '-' | '_' | '*' | '^')
 }
 
@@ -97,14 +97,15 @@ fn next_kept(s: &[u8], at: &mut usize) -> Option<u8> {
     None
 }
 
-/// Standardisation of an ASCII byte: lowercase, `'` as `"`, or [`DROPPED`].
+/// Standardisation of an ASCII byte, [`standardized`]'s steps: lowercase, `'` as `"`, or
+/// [`DROPPED`] where [`kept`] drops it.
 const ASCII_FOLD: [u8; 128] = {
     let mut table = [DROPPED; 128];
     let mut c = 0;
     while c < 128 {
         let ch = c as u8;
         table[c] = match ch {
-            b' ' | b',' | b'.' | b'/' | b'-' | b'_' | b'*' | b'^' => DROPPED,
+            _ if !kept(ch as char) => DROPPED,
             b'\'' => b'"',
             _ => ch.to_ascii_lowercase(),
         };
