@@ -10,7 +10,10 @@
 //! tiny and parsed in microseconds, so nothing is compiled or cached ahead of a call.
 //!
 //! Repeats of one character (`\s*`, `.*?`, `[^,]+`) are matched with a loop, not recursion,
-//! so the stack depth does not grow with the length of the text.
+//! so the stack depth does not grow with the length of the text. Such a loop tries only the
+//! lengths after which the rest of the pattern can start: `(.*?)\}` tries the positions of `}`
+//! instead of running the rest of the pattern at every character (see [`Need`]). That skips
+//! only attempts that would fail at their first step, so what matches is unchanged.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -26,12 +29,25 @@ pub struct Re {
     groups: usize,
     dotall: bool,
     gave_up: std::cell::Cell<bool>,
-    /// The character every match starts with, when the pattern starts with a literal: a
-    /// search skips other positions without trying them.
-    first: Option<char>,
+    /// What every match needs at its start, when the pattern says: a search skips other
+    /// positions without trying them.
+    first: Needs,
 }
 
-#[derive(Debug)]
+/// What must hold where the rest of a pattern starts for it to have any chance to match: one
+/// of these, or (`None`) nothing known.
+type Needs = Option<Box<[Need]>>;
+
+/// One way the rest of a pattern can start.
+#[derive(Debug, Clone)]
+enum Need {
+    /// A character that this one-character node matches.
+    One(Node),
+    /// Where `$` matches.
+    End,
+}
+
+#[derive(Debug, Clone)]
 enum Node {
     Char(char),
     Any,
@@ -46,7 +62,9 @@ enum Node {
     /// A lookahead, and whether it holds capture groups.
     Ahead(Box<Node>, bool),
     Alt(Vec<Node>),
-    Seq(Vec<Node>),
+    /// Nodes in order, each with what the nodes after it need (`None` for the last: that is
+    /// up to what follows the sequence).
+    Seq(Vec<(Node, Needs)>),
     Repeat {
         node: Box<Node>,
         min: usize,
@@ -55,7 +73,7 @@ enum Node {
     },
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum ClassItem {
     Char(char),
     Range(char, char),
@@ -123,13 +141,7 @@ impl Re {
         let mut parser = Parser { chars: &chars, at: 0, groups: 0 };
         let root = parser.alt();
         assert!(parser.at == chars.len(), "unsupported pattern {pattern:?} at {}", parser.at);
-        let first = match &root {
-            Node::Seq(nodes) => match nodes.first() {
-                Some(Node::Char(c)) => Some(*c),
-                _ => None,
-            },
-            _ => None,
-        };
+        let first = needs(&mut std::iter::once(&root));
         Self {
             root,
             groups: parser.groups + 1,
@@ -156,7 +168,7 @@ impl Re {
     /// Where a match starting at `from` ends, its groups in `caps`.
     fn end_of_match(&self, text: &[char], from: usize, caps: &mut Caps) -> Option<usize> {
         let mut end = None;
-        self.run(&self.root, text, from, caps, &mut |j, _| {
+        self.run(&self.root, None, text, from, caps, &mut |j, _| {
             end = Some(j);
             true
         })
@@ -173,7 +185,7 @@ impl Re {
         self.gave_up.set(false);
         let mut caps: Caps = vec![None; self.groups];
         for i in from..=text.len() {
-            if self.first.is_some_and(|c| text.get(i) != Some(&c)) {
+            if !self.can_start(self.first.as_deref(), text, i) {
                 continue;
             }
             caps.fill(None);
@@ -213,9 +225,22 @@ impl Re {
         }
     }
 
+    /// Whether what `needs` asks for holds at `i` (anything does when nothing is known).
+    fn can_start(&self, needs: Option<&[Need]>, s: &[char], i: usize) -> bool {
+        needs.is_none_or(|needs| {
+            needs.iter().any(|need| match need {
+                Need::One(node) => i < s.len() && self.one(node, s[i]),
+                Need::End => is_end(s, i),
+            })
+        })
+    }
+
+    /// Matches `node` at `i` and calls `k` with each place it can end, until `k` accepts one;
+    /// `then` is what `k` needs where it starts.
     fn run(
         &self,
         node: &Node,
+        then: Option<&[Need]>,
         s: &[char],
         i: usize,
         caps: &mut Caps,
@@ -230,13 +255,13 @@ impl Re {
             }
             Node::Start => i == 0 && k(i, caps),
             // Python's `$` without MULTILINE: the end, or just before a final newline.
-            Node::End => (i == s.len() || (i + 1 == s.len() && s[i] == '\n')) && k(i, caps),
+            Node::End => is_end(s, i) && k(i, caps),
             Node::WordBoundary => {
                 let word = |j: usize| j < s.len() && is_word(s[j]);
                 let before = i > 0 && word(i - 1);
                 before != word(i) && k(i, caps)
             }
-            Node::Group(inner, index) => self.run(inner, s, i, caps, &mut |j, caps| {
+            Node::Group(inner, index) => self.run(inner, then, s, i, caps, &mut |j, caps| {
                 let Some(g) = *index else { return k(j, caps) };
                 let old = caps[g];
                 caps[g] = Some((i, j));
@@ -249,10 +274,10 @@ impl Re {
             // What the lookahead captures is dropped; only one that captures needs a copy.
             Node::Ahead(inner, true) => {
                 let mut probe = caps.clone();
-                self.run(inner, s, i, &mut probe, &mut |_, _| true) && k(i, caps)
+                self.run(inner, None, s, i, &mut probe, &mut |_, _| true) && k(i, caps)
             }
             Node::Ahead(inner, false) => {
-                self.run(inner, s, i, caps, &mut |_, _| true) && k(i, caps)
+                self.run(inner, None, s, i, caps, &mut |_, _| true) && k(i, caps)
             }
             // A run that fails leaves the groups as it found them (each group puts its old
             // value back when what follows it fails), so the next alternative starts clean.
@@ -260,7 +285,7 @@ impl Re {
                 for alternative in alternatives {
                     #[cfg(debug_assertions)]
                     let before = caps.clone();
-                    if self.run(alternative, s, i, caps, k) {
+                    if self.run(alternative, then, s, i, caps, k) {
                         return true;
                     }
                     #[cfg(debug_assertions)]
@@ -268,12 +293,14 @@ impl Re {
                 }
                 false
             }
-            Node::Seq(nodes) => self.seq(nodes, s, i, caps, k),
+            Node::Seq(nodes) => self.seq(nodes, then, s, i, caps, k),
             Node::Repeat { node, min, max, greedy } => {
                 if matches!(**node, Node::Char(_) | Node::Any | Node::Class { .. }) {
                     let fits = |j: usize| j < s.len() && self.one(node, s[j]);
                     // Stop trying lengths at once when a deeper repeat gave up.
-                    let mut attempt = |n: usize| k(i + n, caps) || self.gave_up.get();
+                    let mut attempt = |n: usize| {
+                        self.can_start(then, s, i + n) && (k(i + n, caps) || self.gave_up.get())
+                    };
                     let hit = if *greedy {
                         let run = (0..*max).take_while(|&n| fits(i + n)).count();
                         run >= *min && (*min..=run).rev().any(&mut attempt)
@@ -300,7 +327,8 @@ impl Re {
 
     fn seq(
         &self,
-        nodes: &[Node],
+        nodes: &[(Node, Needs)],
+        then: Option<&[Need]>,
         s: &[char],
         i: usize,
         caps: &mut Caps,
@@ -308,8 +336,11 @@ impl Re {
     ) -> bool {
         match nodes.split_first() {
             None => k(i, caps),
-            Some((first, rest)) => {
-                self.run(first, s, i, caps, &mut |j, caps| self.seq(rest, s, j, caps, k))
+            Some(((first, _), [])) => self.run(first, then, s, i, caps, k),
+            Some(((first, rest_needs), rest)) => {
+                self.run(first, rest_needs.as_deref(), s, i, caps, &mut |j, caps| {
+                    self.seq(rest, then, s, j, caps, k)
+                })
             }
         }
     }
@@ -329,7 +360,7 @@ impl Re {
     ) -> bool {
         let more = |caps: &mut Caps, k: &mut dyn FnMut(usize, &mut Caps) -> bool| {
             count < max
-                && self.run(node, s, i, caps, &mut |j, caps| {
+                && self.run(node, None, s, i, caps, &mut |j, caps| {
                     // An iteration that matched nothing ends the repeat (as Python's does).
                     (j != i || count < min)
                         && self.repeat(node, min, max, greedy, count + 1, s, j, caps, k)
@@ -348,6 +379,57 @@ impl Re {
         }
         greedy && count >= min && k(i, caps)
     }
+}
+
+/// Python's `$` without MULTILINE: the end, or just before a final newline.
+fn is_end(s: &[char], i: usize) -> bool {
+    i == s.len() || (i + 1 == s.len() && s[i] == '\n')
+}
+
+/// What `nodes`, matched in order, need where they start, when a node that cannot match
+/// nothing decides it; `None` when that is not known (a lookahead, `\b`, a repeated group,
+/// or nodes that may all match nothing, leaving it to what follows).
+fn needs(nodes: &mut dyn Iterator<Item = &Node>) -> Needs {
+    let mut out = Vec::new();
+    for node in nodes {
+        match node {
+            Node::Char(_) | Node::Any | Node::Class { .. } => {
+                out.push(Need::One(node.clone()));
+                return Some(out.into());
+            }
+            Node::Repeat { node: one, min, .. }
+                if matches!(**one, Node::Char(_) | Node::Any | Node::Class { .. }) =>
+            {
+                out.push(Need::One((**one).clone()));
+                if *min > 0 {
+                    return Some(out.into());
+                }
+            }
+            Node::End => {
+                out.push(Need::End);
+                return Some(out.into());
+            }
+            Node::Group(..) | Node::Alt(..) | Node::Seq(..) => {
+                let inner = if let Node::Group(inner, _) = node { inner } else { node };
+                let alternatives = match inner {
+                    Node::Alt(alternatives) => alternatives.as_slice(),
+                    other => std::slice::from_ref(other),
+                };
+                for alternative in alternatives {
+                    let decided = match alternative {
+                        Node::Seq(steps) => needs(&mut steps.iter().map(|(node, _)| node)),
+                        other => needs(&mut std::iter::once(other)),
+                    };
+                    out.extend(decided?.iter().cloned());
+                }
+                return Some(out.into());
+            }
+            Node::Start | Node::WordBoundary | Node::Ahead(..) | Node::Repeat { .. } => {
+                return None;
+            }
+        }
+    }
+    None
 }
 
 fn is_word(c: char) -> bool {
@@ -410,7 +492,10 @@ impl Parser<'_> {
             let atom = self.atom();
             nodes.push(self.quantified(atom));
         }
-        Node::Seq(nodes)
+        let steps = (0..nodes.len())
+            .map(|i| if i + 1 < nodes.len() { needs(&mut nodes[i + 1..].iter()) } else { None })
+            .collect::<Vec<_>>();
+        Node::Seq(nodes.into_iter().zip(steps).collect())
     }
 
     fn quantified(&mut self, atom: Node) -> Node {
@@ -517,6 +602,142 @@ mod tests {
 
     fn group(pattern: &str, text: &str, g: usize) -> Option<String> {
         Re::new(pattern).search(&chars(text)).and_then(|m| m.group(g))
+    }
+
+    /// The patterns of BFCL's converters (`java.rs`, `js.rs`), and a few more shapes.
+    const PATTERNS: &[&str] = &[
+        r"^-?\d+$",
+        r"^-?\d+(\.\d+)?([eE][+-]?\d+)?[fF]$",
+        r"^-?\d+[lL]$",
+        r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$",
+        r"^-?\d+(\.\d+)?$",
+        r"^-?\d+n$",
+        r"[fF]$",
+        r"[lL]$",
+        r"new\s+ArrayList<\w*>\(Arrays\.asList\((.+?)\)\)",
+        r"new\s+ArrayList<\w*>\(\)\s*\{\{\s*(.+?)\s*\}\}",
+        r"add\((.+?)\)",
+        r"new\s+ArrayList<\w*>\(\)",
+        r"new\s+\w+\[\]\s*\{(.*?)\}",
+        r"new\s+HashMap<.*?>\s*\(\)\s*\{\s*\{?\s*(.*?)\s*\}?\s*\}",
+        r#"put\("(.*?)",\s*(.*?)\)"#,
+        r"new\s+HashMap<.*?>\s*\(\)",
+        r"\[\s*\[.*?\]\s*(,\s*\[.*?\]\s*)*\]|\bnew\s+Array\(\s*\[.*?\]\s*(,\s*\[.*?\]\s*)*\)",
+        r"\[(.*?)\]",
+        r"\[(.*?)\]|\bnew\s+Array\((.*?)\)",
+        r"\{(.*?)\}",
+        r"([^:]+):\s*(.*?)(?:,\s*(?=[^,]+:)|$)",
+        r"(a|b*)(?:x|y?)\s*(c|$)",
+        r"(?:a,\s*(?=[^,]+:))+",
+    ];
+
+    impl Node {
+        /// The node with nothing known about what follows its parts.
+        fn without_needs(self) -> Node {
+            let boxed = |node: Box<Node>| Box::new(node.without_needs());
+            match self {
+                Node::Seq(steps) => {
+                    Node::Seq(steps.into_iter().map(|(n, _)| (n.without_needs(), None)).collect())
+                }
+                Node::Alt(nodes) => Node::Alt(nodes.into_iter().map(Node::without_needs).collect()),
+                Node::Group(inner, index) => Node::Group(boxed(inner), index),
+                Node::Ahead(inner, captures) => Node::Ahead(boxed(inner), captures),
+                Node::Repeat { node, min, max, greedy } => {
+                    Node::Repeat { node: boxed(node), min, max, greedy }
+                }
+                one => one,
+            }
+        }
+    }
+
+    type Groups = Vec<Option<String>>;
+
+    /// Every match `re` finds in `text`, by `re.match` at each position and by `re.findall`,
+    /// with all its groups, and whether it gave up.
+    fn everything(re: &Re, text: &[char]) -> (Vec<Option<Groups>>, Vec<Groups>, bool) {
+        let groups = |m: &Match| (0..re.groups).map(|g| m.group(g)).collect::<Vec<_>>();
+        let at = (0..=text.len()).map(|i| re.match_at(text, i).map(|m| groups(&m))).collect();
+        let all = re.find_all(text).iter().map(groups).collect();
+        (at, all, re.gave_up())
+    }
+
+    fn text() -> impl proptest::strategy::Strategy<Value = String> {
+        const PIECES: &[&str] = &[
+            "new",
+            " ",
+            "\n",
+            "\t",
+            "HashMap",
+            "ArrayList",
+            "Array",
+            "Arrays.asList",
+            "put",
+            "add",
+            "<",
+            ">",
+            "<>",
+            "(",
+            ")",
+            "()",
+            "{",
+            "}",
+            "{{",
+            "}}",
+            "[",
+            "]",
+            "[]",
+            ",",
+            ":",
+            ";",
+            "'",
+            "\"",
+            "1",
+            "-",
+            ".",
+            "e",
+            "f",
+            "L",
+            "n",
+            "x",
+            "a",
+            "b",
+            "c",
+            "y",
+        ];
+        proptest::collection::vec(proptest::sample::select(PIECES), 0..24)
+            .prop_map(|pieces| pieces.concat())
+    }
+
+    use proptest::strategy::Strategy;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2_000))]
+        /// Trying only the lengths after which the rest of a pattern can start finds exactly
+        /// what trying every length finds.
+        #[test]
+        fn needs_change_no_match(text in text(), dotall in proptest::bool::ANY) {
+            let text = chars(&text);
+            for pattern in PATTERNS {
+                let fast = Re::build(pattern, dotall);
+                let mut slow = Re::build(pattern, dotall);
+                slow.root = slow.root.without_needs();
+                slow.first = None;
+                proptest::prop_assert_eq!(
+                    everything(&fast, &text), everything(&slow, &text), "{}", pattern
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn what_patterns_need() {
+        let first = |pattern: &str| Re::new(pattern).first.map(|needs| needs.len());
+        assert_eq!(first(r"\{(.*?)\}"), Some(1));
+        assert_eq!(first(r"\[(.*?)\]|\bnew"), None);
+        assert_eq!(first(r"\s*(?:a|b|$)"), Some(4));
+        assert_eq!(first(r"(a|b*)"), None);
+        let Node::Seq(steps) = Re::new(r"(.*?)(?:,\s*(?=[^,]+:)|$)").root else { panic!() };
+        assert_eq!(steps[0].1.as_ref().map(|needs| needs.len()), Some(2));
     }
 
     // Expected values are what CPython 3.11's `re` returns for the same call.
