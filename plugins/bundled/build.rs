@@ -8,7 +8,9 @@ const BUNDLED: &[&str] = &["format", "exact", "math", "toolcall"];
 fn main() {
     let plugins = gavel_guest_build::manifest_dir().join("..");
     let dirs: Vec<_> = BUNDLED.iter().map(|name| plugins.join(name)).collect();
-    let guests = gavel_guest_build::build(&dirs);
+    // The bundled plugins run in every trainer's reward loop: they get wasm-opt as well.
+    let guests: Vec<_> =
+        gavel_guest_build::build(&dirs).into_iter().map(|guest| guest.optimized()).collect();
     let mut code = String::from(
         "/// The bundled plugins, by short name.\npub static PLUGINS: &[Bundled] = &[\n",
     );

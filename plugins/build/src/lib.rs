@@ -4,7 +4,14 @@
 //! `cargo build --target wasm32-wasip2` over the guest packages, in a target directory of its
 //! own (so it never waits on the outer build's lock), and embeds or points at the results.
 //! One `cargo build` at the root therefore builds the host and every guest.
+//!
+//! [`Guest::optimized`] then runs binaryen's `wasm-opt` over a component's core module, as
+//! the bundled plugins do: LLVM cannot inline across what Rust's standard library links in
+//! precompiled (the allocator's entry points, an empty call on every allocation), and every
+//! call left in wasm pays its callee's fuel and epoch checks.
 #![deny(missing_docs)]
+
+mod optimize;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
