@@ -151,30 +151,87 @@ fn answer_type(options: &[Value]) -> Option<Ty> {
     options.iter().find(|o| !is_optional_marker(o)).map(ty)
 }
 
-/// Possible answers in a message, written as the JSON list they came from (without copying
-/// them into one).
-struct JsonList<'a>(&'a [Value]);
+/// A failure message from its pieces, each written straight into one string: in wasm,
+/// `format!` costs several times as much (a dynamic call per piece, `{:?}` escaping one
+/// character at a time), and a failing check writes one or more.
+macro_rules! msg {
+    ($($piece:expr),+ $(,)?) => {{
+        let mut out = String::with_capacity(128);
+        $( Piece::put(&$piece, &mut out); )+
+        out
+    }};
+}
 
-impl std::fmt::Display for JsonList<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[")?;
-        for (i, option) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(",")?;
-            }
-            std::fmt::Display::fmt(&Json(option), f)?;
-        }
-        f.write_str("]")
+/// A part of a failure message.
+trait Piece {
+    fn put(&self, out: &mut String);
+}
+
+impl Piece for &str {
+    fn put(&self, out: &mut String) {
+        out.push_str(self);
     }
 }
 
-/// A JSON value as its compact text (what its `Display` writes), serialised in one piece
-/// instead of token by token through the formatter: BFCL's messages print values.
+impl Piece for String {
+    fn put(&self, out: &mut String) {
+        out.push_str(self);
+    }
+}
+
+/// A name as `{:?}` writes it: in double quotes, escaped.
+struct Quoted<'a>(&'a str);
+
+impl Piece for Quoted<'_> {
+    fn put(&self, out: &mut String) {
+        if self.0.bytes().all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\') {
+            out.push('"');
+            out.push_str(self.0);
+            out.push('"');
+        } else {
+            use std::fmt::Write;
+            let _ = write!(out, "{:?}", self.0);
+        }
+    }
+}
+
+/// A JSON value as its compact text.
 struct Json<'a>(&'a Value);
 
-impl std::fmt::Display for Json<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&gavel_plugin::serde_json::to_string(self.0).map_err(|_| std::fmt::Error)?)
+impl Piece for Json<'_> {
+    fn put(&self, out: &mut String) {
+        out.push_str(&gavel_plugin::serde_json::to_string(self.0).unwrap_or_default());
+    }
+}
+
+/// Possible answers, written as the JSON list they came from (without copying them into one).
+struct JsonList<'a>(&'a [Value]);
+
+impl Piece for JsonList<'_> {
+    fn put(&self, out: &mut String) {
+        out.push('[');
+        for (i, option) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            Json(option).put(out);
+        }
+        out.push(']');
+    }
+}
+
+impl Piece for Ty {
+    fn put(&self, out: &mut String) {
+        out.push_str(match self {
+            Ty::Str => "Str",
+            Ty::Int => "Int",
+            Ty::Float => "Float",
+            Ty::Bool => "Bool",
+            Ty::List => "List",
+            Ty::Dict => "Dict",
+            Ty::Set => "Set",
+            Ty::None => "None",
+        });
     }
 }
 
@@ -240,24 +297,46 @@ pub fn check(
                 );
             };
             let doc = find_doc(functions, name);
+            // Most tries fail on the function's name (the doc was found by it): those are told
+            // apart without writing the message, which is written only if it is the one told.
+            let shaped =
+                answer.as_object().and_then(|o| o.values().next()).is_some_and(Value::is_object);
+            let wrong_name = |call: &Call| doc.is_some() && shaped && call.name != *name;
             let mut found = false;
-            let mut last = Verdict::ok();
+            let mut last = None;
             for (j, call) in calls.iter().enumerate() {
                 if matched.contains(&j) {
                     continue;
                 }
-                last = simple(doc, call, answer, language);
-                if last.valid {
+                if wrong_name(call) {
+                    last = Some(Err(j));
+                    continue;
+                }
+                let verdict = simple(doc, call, answer, language);
+                if verdict.valid {
                     matched.push(j);
                     found = true;
                     break;
                 }
+                last = Some(Ok(verdict));
             }
             if !found {
+                let last = match last {
+                    Some(Ok(verdict)) => verdict,
+                    Some(Err(j)) => simple(doc, &calls[j], answer, language),
+                    None => Verdict::ok(),
+                };
                 let why = last.error.unwrap_or_default();
                 return Verdict::fail(
                     "parallel_function_checker_no_order:cannot_find_match",
-                    format!("no call matches possible answer {i} ({name}): {why}"),
+                    msg![
+                        "no call matches possible answer ",
+                        i.to_string(),
+                        " (",
+                        name.as_str(),
+                        "): ",
+                        why
+                    ],
                 );
             }
         }
@@ -300,14 +379,20 @@ fn simple(doc: Option<&FunctionDoc>, call: &Call, answer: &Value, language: Lang
     if call.name != name {
         return Verdict::fail(
             "simple_function_checker:wrong_func_name",
-            format!("Function name {name:?} not found in model output (got {:?}).", call.name),
+            msg![
+                "Function name ",
+                Quoted(name),
+                " not found in model output (got ",
+                Quoted(&call.name),
+                ")."
+            ],
         );
     }
     for param in &doc.parameters.required {
         if !call.args.contains_key(param) {
             return Verdict::fail(
                 "simple_function_checker:missing_required",
-                format!("Missing required parameter: {param:?}."),
+                msg!["Missing required parameter: ", Quoted(param), "."],
             );
         }
     }
@@ -317,7 +402,7 @@ fn simple(doc: Option<&FunctionDoc>, call: &Call, answer: &Value, language: Lang
         else {
             return Verdict::fail(
                 "simple_function_checker:unexpected_param",
-                format!("Unexpected parameter: {param:?}."),
+                msg!["Unexpected parameter: ", Quoted(param), "."],
             );
         };
         let type_name = &*detail.ty;
@@ -361,10 +446,15 @@ fn simple(doc: Option<&FunctionDoc>, call: &Call, answer: &Value, language: Lang
                 let Value::String(text) = value else {
                     return Verdict::fail(
                         error_type,
-                        format!(
-                            "Incorrect type for parameter {param:?}. Expected type String (a {language_name} literal), got {value}.",
-                            value = Json(value)
-                        ),
+                        msg![
+                            "Incorrect type for parameter ",
+                            Quoted(param),
+                            ". Expected type String (a ",
+                            language_name,
+                            " literal), got ",
+                            Json(value),
+                            ".",
+                        ],
                     );
                 };
                 let converted = if language == Language::Java {
@@ -418,11 +508,15 @@ fn simple(doc: Option<&FunctionDoc>, call: &Call, answer: &Value, language: Lang
         if !python_in(&value, options) {
             return Verdict::fail(
                 "value_error:others",
-                format!(
-                    "Invalid value for parameter {param:?}: {value}. Expected one of {}.",
+                msg![
+                    "Invalid value for parameter ",
+                    Quoted(param),
+                    ": ",
+                    Json(&value),
+                    ". Expected one of ",
                     JsonList(options),
-                    value = Json(&value)
-                ),
+                    ".",
+                ],
             );
         }
     }
@@ -431,7 +525,11 @@ fn simple(doc: Option<&FunctionDoc>, call: &Call, answer: &Value, language: Lang
         if !call.args.contains_key(param) && !optional {
             return Verdict::fail(
                 "simple_function_checker:missing_optional",
-                format!("Optional parameter {param:?} not provided and not marked as optional."),
+                msg![
+                    "Optional parameter ",
+                    Quoted(param),
+                    " not provided and not marked as optional."
+                ],
             );
         }
     }
@@ -464,10 +562,17 @@ fn type_check(
         }
         return Err(Verdict::fail(
             "type_error:nested",
-            format!(
-                "Nested type checking failed for parameter {param:?}. Expected outer type {type_name} with inner type {inner:?}. Parameter value: {value}.",
-                value = Json(value)
-            ),
+            msg![
+                "Nested type checking failed for parameter ",
+                Quoted(param),
+                ". Expected outer type ",
+                type_name,
+                " with inner type ",
+                inner,
+                ". Parameter value: ",
+                Json(value),
+                ".",
+            ],
         ));
     }
     if options_type == Some(ty(value)) {
@@ -475,11 +580,17 @@ fn type_check(
     }
     Err(Verdict::fail(
         "type_error:simple",
-        format!(
-            "Incorrect type for parameter {param:?}. Expected type {type_name}, got {:?}. Parameter value: {value}.",
+        msg![
+            "Incorrect type for parameter ",
+            Quoted(param),
+            ". Expected type ",
+            type_name,
+            ", got ",
             ty(value),
-            value = Json(value)
-        ),
+            ". Parameter value: ",
+            Json(value),
+            ".",
+        ],
     ))
 }
 
@@ -499,11 +610,15 @@ fn string_check(param: &str, value: &Value, options: &[Value]) -> Verdict {
     }
     Verdict::fail(
         "value_error:string",
-        format!(
-            "Invalid value for parameter {param:?}: {value}. Expected one of {}. Case insensitive.",
+        msg![
+            "Invalid value for parameter ",
+            Quoted(param),
+            ": ",
+            Json(value),
+            ". Expected one of ",
             JsonList(options),
-            value = Json(value)
-        ),
+            ". Case insensitive.",
+        ],
     )
 }
 
@@ -527,11 +642,15 @@ fn list_check(param: &str, value: &Value, options: &[Value]) -> Verdict {
     }
     Verdict::fail(
         "value_error:list/tuple",
-        format!(
-            "Invalid value for parameter {param:?}: {value}. Expected one of {}.",
+        msg![
+            "Invalid value for parameter ",
+            Quoted(param),
+            ": ",
+            Json(value),
+            ". Expected one of ",
             JsonList(options),
-            value = Json(value)
-        ),
+            ".",
+        ],
     )
 }
 
@@ -539,20 +658,19 @@ fn dict_check(param: &str, value: &Value, options: &[Value]) -> Verdict {
     let Value::Object(model) = value else {
         return Verdict::fail("dict_checker:unclear", "not a dict");
     };
-    let mut last =
-        Verdict::fail("dict_checker:unclear", format!("no possible answer for {param:?}"));
+    let mut last = None;
     for option in options {
         if is_optional_marker(option) {
             continue;
         }
         let Some(answer) = option.as_object() else { continue };
-        last = Verdict::ok();
+        let mut verdict = Verdict::ok();
         for (key, v) in model {
             let allowed: Cow<[Value]> = match answer.get(key) {
                 None => {
-                    last = Verdict::fail(
+                    verdict = Verdict::fail(
                         "value_error:dict_key",
-                        format!("Unexpected dict key parameter: '{key}'."),
+                        msg!["Unexpected dict key parameter: '", key.as_str(), "'."],
                     );
                     break;
                 }
@@ -571,14 +689,14 @@ fn dict_check(param: &str, value: &Value, options: &[Value]) -> Verdict {
                 }
             };
             if !allowed.iter().any(|a| std_eq(v, a)) {
-                last = Verdict::fail(
+                verdict = Verdict::fail(
                     "value_error:dict_value",
-                    format!("Invalid value for parameter '{key}': {v}."),
+                    msg!["Invalid value for parameter '", key.as_str(), "': ", Json(v), "."],
                 );
                 break;
             }
         }
-        if last.valid {
+        if verdict.valid {
             for (key, allowed) in answer {
                 // Python's `"" in allowed`: true of every string.
                 let optional = match allowed {
@@ -588,19 +706,22 @@ fn dict_check(param: &str, value: &Value, options: &[Value]) -> Verdict {
                     _ => false,
                 };
                 if !model.contains_key(key) && !optional {
-                    last = Verdict::fail(
+                    verdict = Verdict::fail(
                         "value_error:dict_key",
-                        format!("Missing dict key parameter: '{key}'."),
+                        msg!["Missing dict key parameter: '", key.as_str(), "'."],
                     );
                     break;
                 }
             }
         }
-        if last.valid {
-            return last;
+        if verdict.valid {
+            return verdict;
         }
+        last = Some(verdict);
     }
-    last
+    last.unwrap_or_else(|| {
+        Verdict::fail("dict_checker:unclear", format!("no possible answer for {param:?}"))
+    })
 }
 
 fn list_dict_check(value: &Value, options: &[Value]) -> Verdict {
@@ -701,10 +822,26 @@ mod tests {
     #[test]
     fn possible_answers_are_written_as_json() {
         let options = [json!("a"), json!([1, 2.5]), json!({"k": null}), json!("")];
-        assert_eq!(JsonList(&options).to_string(), Value::Array(options.to_vec()).to_string());
-        assert_eq!(JsonList(&[]).to_string(), "[]");
+        assert_eq!(msg![JsonList(&options)], Value::Array(options.to_vec()).to_string());
+        assert_eq!(msg![JsonList(&[])], "[]");
         for value in [json!("a\"b"), json!({"k": [1, 2.5, null, "é\n"]}), json!(-0.0)] {
-            assert_eq!(Json(&value).to_string(), value.to_string());
+            assert_eq!(msg![Json(&value)], value.to_string());
+        }
+        for name in [
+            "plain_name",
+            "",
+            "a b~",
+            "q\"uote",
+            "back\\slash",
+            "new\nline",
+            "é",
+            "\u{301}",
+            "\u{7f}",
+        ] {
+            assert_eq!(msg![Quoted(name)], format!("{name:?}"), "{name:?}");
+        }
+        for ty in [Ty::Str, Ty::Int, Ty::Float, Ty::Bool, Ty::List, Ty::Dict, Ty::Set, Ty::None] {
+            assert_eq!(msg![ty], format!("{ty:?}"));
         }
     }
 
