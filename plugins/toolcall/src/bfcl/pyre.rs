@@ -20,7 +20,9 @@ use std::rc::Rc;
 
 /// Most iterations of a repeated group (`(,\s*\[.*?\])*`) one match may take; each is a
 /// level of recursion, so a hostile text with more gives up instead of exhausting the stack.
-pub const MAX_GROUP_REPEATS: usize = 128;
+/// An iteration takes a few kilobytes of the host's 512 KiB wasm stack (more once binaryen has
+/// inlined into the matcher); 64 keeps a margin of half again (100 still fits, 192 does not).
+pub const MAX_GROUP_REPEATS: usize = 64;
 
 /// A parsed pattern.
 #[derive(Debug)]
@@ -62,14 +64,15 @@ enum Node {
     /// A lookahead, and whether it holds capture groups.
     Ahead(Box<Node>, bool),
     Alt(Vec<Node>),
-    /// Nodes in order, each with what the nodes after it need (`None` for the last: that is
-    /// up to what follows the sequence).
-    Seq(Vec<(Node, Needs)>),
+    Seq(Vec<Node>),
     Repeat {
         node: Box<Node>,
         min: usize,
         max: usize,
         greedy: bool,
+        /// What the rest of the pattern needs where the repeat ends, when known (used for
+        /// repeats of one character).
+        then: Needs,
     },
 }
 
@@ -139,9 +142,10 @@ impl Re {
     fn build(pattern: &str, dotall: bool) -> Self {
         let chars: Vec<char> = pattern.chars().collect();
         let mut parser = Parser { chars: &chars, at: 0, groups: 0 };
-        let root = parser.alt();
+        let mut root = parser.alt();
         assert!(parser.at == chars.len(), "unsupported pattern {pattern:?} at {}", parser.at);
-        let first = needs(&mut std::iter::once(&root));
+        follow(&mut root, None);
+        let first = needs(std::slice::from_ref(&root));
         Self {
             root,
             groups: parser.groups + 1,
@@ -168,7 +172,7 @@ impl Re {
     /// Where a match starting at `from` ends, its groups in `caps`.
     fn end_of_match(&self, text: &[char], from: usize, caps: &mut Caps) -> Option<usize> {
         let mut end = None;
-        self.run(&self.root, None, text, from, caps, &mut |j, _| {
+        self.run(&self.root, text, from, caps, &mut |j, _| {
             end = Some(j);
             true
         })
@@ -235,12 +239,10 @@ impl Re {
         })
     }
 
-    /// Matches `node` at `i` and calls `k` with each place it can end, until `k` accepts one;
-    /// `then` is what `k` needs where it starts.
+    /// Matches `node` at `i` and calls `k` with each place it can end, until `k` accepts one.
     fn run(
         &self,
         node: &Node,
-        then: Option<&[Need]>,
         s: &[char],
         i: usize,
         caps: &mut Caps,
@@ -256,12 +258,8 @@ impl Re {
             Node::Start => i == 0 && k(i, caps),
             // Python's `$` without MULTILINE: the end, or just before a final newline.
             Node::End => is_end(s, i) && k(i, caps),
-            Node::WordBoundary => {
-                let word = |j: usize| j < s.len() && is_word(s[j]);
-                let before = i > 0 && word(i - 1);
-                before != word(i) && k(i, caps)
-            }
-            Node::Group(inner, index) => self.run(inner, then, s, i, caps, &mut |j, caps| {
+            Node::WordBoundary => is_boundary(s, i) && k(i, caps),
+            Node::Group(inner, index) => self.run(inner, s, i, caps, &mut |j, caps| {
                 let Some(g) = *index else { return k(j, caps) };
                 let old = caps[g];
                 caps[g] = Some((i, j));
@@ -274,10 +272,10 @@ impl Re {
             // What the lookahead captures is dropped; only one that captures needs a copy.
             Node::Ahead(inner, true) => {
                 let mut probe = caps.clone();
-                self.run(inner, None, s, i, &mut probe, &mut |_, _| true) && k(i, caps)
+                self.run(inner, s, i, &mut probe, &mut |_, _| true) && k(i, caps)
             }
             Node::Ahead(inner, false) => {
-                self.run(inner, None, s, i, caps, &mut |_, _| true) && k(i, caps)
+                self.run(inner, s, i, caps, &mut |_, _| true) && k(i, caps)
             }
             // A run that fails leaves the groups as it found them (each group puts its old
             // value back when what follows it fails), so the next alternative starts clean.
@@ -285,7 +283,7 @@ impl Re {
                 for alternative in alternatives {
                     #[cfg(debug_assertions)]
                     let before = caps.clone();
-                    if self.run(alternative, then, s, i, caps, k) {
+                    if self.run(alternative, s, i, caps, k) {
                         return true;
                     }
                     #[cfg(debug_assertions)]
@@ -293,13 +291,14 @@ impl Re {
                 }
                 false
             }
-            Node::Seq(nodes) => self.seq(nodes, then, s, i, caps, k),
-            Node::Repeat { node, min, max, greedy } => {
+            Node::Seq(nodes) => self.seq(nodes, s, i, caps, k),
+            Node::Repeat { node, min, max, greedy, then } => {
                 if matches!(**node, Node::Char(_) | Node::Any | Node::Class { .. }) {
                     let fits = |j: usize| j < s.len() && self.one(node, s[j]);
                     // Stop trying lengths at once when a deeper repeat gave up.
                     let mut attempt = |n: usize| {
-                        self.can_start(then, s, i + n) && (k(i + n, caps) || self.gave_up.get())
+                        self.can_start(then.as_deref(), s, i + n)
+                            && (k(i + n, caps) || self.gave_up.get())
                     };
                     let hit = if *greedy {
                         let run = (0..*max).take_while(|&n| fits(i + n)).count();
@@ -325,24 +324,42 @@ impl Re {
         }
     }
 
+    /// Matches `nodes` in order. Nodes that match in one way only (a character, `^`, `$`,
+    /// `\b`) are stepped over in a loop: a recursion per node would cost stack on every
+    /// iteration of a repeated group, whose depth is what [`MAX_GROUP_REPEATS`] bounds.
     fn seq(
         &self,
-        nodes: &[(Node, Needs)],
-        then: Option<&[Need]>,
+        mut nodes: &[Node],
         s: &[char],
-        i: usize,
+        mut i: usize,
         caps: &mut Caps,
         k: &mut dyn FnMut(usize, &mut Caps) -> bool,
     ) -> bool {
-        match nodes.split_first() {
-            None => k(i, caps),
-            Some(((first, _), [])) => self.run(first, then, s, i, caps, k),
-            Some(((first, rest_needs), rest)) => {
-                self.run(first, rest_needs.as_deref(), s, i, caps, &mut |j, caps| {
-                    self.seq(rest, then, s, j, caps, k)
-                })
+        while let Some((first, rest)) = nodes.split_first() {
+            // As `run` does on entry.
+            if self.gave_up.get() {
+                return false;
             }
+            let holds = match first {
+                Node::Char(_) | Node::Any | Node::Class { .. } => {
+                    let hit = i < s.len() && self.one(first, s[i]);
+                    i += 1;
+                    hit
+                }
+                Node::Start => i == 0,
+                Node::End => is_end(s, i),
+                Node::WordBoundary => is_boundary(s, i),
+                _ => {
+                    return self
+                        .run(first, s, i, caps, &mut |j, caps| self.seq(rest, s, j, caps, k));
+                }
+            };
+            if !holds {
+                return false;
+            }
+            nodes = rest;
         }
+        k(i, caps)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -360,7 +377,7 @@ impl Re {
     ) -> bool {
         let more = |caps: &mut Caps, k: &mut dyn FnMut(usize, &mut Caps) -> bool| {
             count < max
-                && self.run(node, None, s, i, caps, &mut |j, caps| {
+                && self.run(node, s, i, caps, &mut |j, caps| {
                     // An iteration that matched nothing ends the repeat (as Python's does).
                     (j != i || count < min)
                         && self.repeat(node, min, max, greedy, count + 1, s, j, caps, k)
@@ -389,7 +406,7 @@ fn is_end(s: &[char], i: usize) -> bool {
 /// What `nodes`, matched in order, need where they start, when a node that cannot match
 /// nothing decides it; `None` when that is not known (a lookahead, `\b`, a repeated group,
 /// or nodes that may all match nothing, leaving it to what follows).
-fn needs(nodes: &mut dyn Iterator<Item = &Node>) -> Needs {
+fn needs(nodes: &[Node]) -> Needs {
     let mut out = Vec::new();
     for node in nodes {
         match node {
@@ -417,8 +434,8 @@ fn needs(nodes: &mut dyn Iterator<Item = &Node>) -> Needs {
                 };
                 for alternative in alternatives {
                     let decided = match alternative {
-                        Node::Seq(steps) => needs(&mut steps.iter().map(|(node, _)| node)),
-                        other => needs(&mut std::iter::once(other)),
+                        Node::Seq(nodes) => needs(nodes),
+                        other => needs(std::slice::from_ref(other)),
                     };
                     out.extend(decided?.iter().cloned());
                 }
@@ -430,6 +447,42 @@ fn needs(nodes: &mut dyn Iterator<Item = &Node>) -> Needs {
         }
     }
     None
+}
+
+/// Gives every repeat in `node` what the pattern needs after it: `then` is what follows
+/// `node` needs (from the parent sequence, down through groups and alternatives).
+fn follow(node: &mut Node, then: Needs) {
+    match node {
+        Node::Seq(nodes) => {
+            let after: Vec<Needs> = (0..nodes.len())
+                .map(|i| if i + 1 < nodes.len() { needs(&nodes[i + 1..]) } else { then.clone() })
+                .collect();
+            for (node, then) in nodes.iter_mut().zip(after) {
+                follow(node, then);
+            }
+        }
+        Node::Alt(alternatives) => {
+            for alternative in alternatives {
+                follow(alternative, then.clone());
+            }
+        }
+        Node::Group(inner, _) => follow(inner, then),
+        // What a lookahead matches is followed by nothing it checks.
+        Node::Ahead(inner, _) => follow(inner, None),
+        Node::Repeat { node: inner, then: slot, .. } => {
+            *slot = then;
+            // An iteration may be followed by another: nothing known.
+            follow(inner, None);
+        }
+        Node::Char(_) | Node::Any | Node::Class { .. } | Node::Start | Node::End => {}
+        Node::WordBoundary => {}
+    }
+}
+
+/// `\b`: a word character on one side of `i` only.
+fn is_boundary(s: &[char], i: usize) -> bool {
+    let word = |j: usize| j < s.len() && is_word(s[j]);
+    (i > 0 && word(i - 1)) != word(i)
 }
 
 fn is_word(c: char) -> bool {
@@ -492,10 +545,7 @@ impl Parser<'_> {
             let atom = self.atom();
             nodes.push(self.quantified(atom));
         }
-        let steps = (0..nodes.len())
-            .map(|i| if i + 1 < nodes.len() { needs(&mut nodes[i + 1..].iter()) } else { None })
-            .collect::<Vec<_>>();
-        Node::Seq(nodes.into_iter().zip(steps).collect())
+        Node::Seq(nodes)
     }
 
     fn quantified(&mut self, atom: Node) -> Node {
@@ -507,7 +557,7 @@ impl Parser<'_> {
         };
         self.at += 1;
         let greedy = !self.eat('?');
-        Node::Repeat { node: Box::new(atom), min, max, greedy }
+        Node::Repeat { node: Box::new(atom), min, max, greedy, then: None }
     }
 
     fn atom(&mut self) -> Node {
@@ -636,14 +686,12 @@ mod tests {
         fn without_needs(self) -> Node {
             let boxed = |node: Box<Node>| Box::new(node.without_needs());
             match self {
-                Node::Seq(steps) => {
-                    Node::Seq(steps.into_iter().map(|(n, _)| (n.without_needs(), None)).collect())
-                }
+                Node::Seq(nodes) => Node::Seq(nodes.into_iter().map(Node::without_needs).collect()),
                 Node::Alt(nodes) => Node::Alt(nodes.into_iter().map(Node::without_needs).collect()),
                 Node::Group(inner, index) => Node::Group(boxed(inner), index),
                 Node::Ahead(inner, captures) => Node::Ahead(boxed(inner), captures),
-                Node::Repeat { node, min, max, greedy } => {
-                    Node::Repeat { node: boxed(node), min, max, greedy }
+                Node::Repeat { node, min, max, greedy, .. } => {
+                    Node::Repeat { node: boxed(node), min, max, greedy, then: None }
                 }
                 one => one,
             }
@@ -736,8 +784,17 @@ mod tests {
         assert_eq!(first(r"\[(.*?)\]|\bnew"), None);
         assert_eq!(first(r"\s*(?:a|b|$)"), Some(4));
         assert_eq!(first(r"(a|b*)"), None);
-        let Node::Seq(steps) = Re::new(r"(.*?)(?:,\s*(?=[^,]+:)|$)").root else { panic!() };
-        assert_eq!(steps[0].1.as_ref().map(|needs| needs.len()), Some(2));
+        // What follows a repeat, also from outside the group it is in.
+        let then = |pattern: &str| {
+            let Node::Seq(nodes) = Re::new(pattern).root else { panic!("{pattern}") };
+            let Node::Group(inner, _) = &nodes[0] else { panic!("{pattern}") };
+            let Node::Seq(inner) = &**inner else { panic!("{pattern}") };
+            let Node::Repeat { then, .. } = &inner[0] else { panic!("{pattern}") };
+            then.as_ref().map(|needs| needs.len())
+        };
+        assert_eq!(then(r"(.*?)(?:,\s*(?=[^,]+:)|$)"), Some(2));
+        assert_eq!(then(r"(.*?)\s*\}?\s*\}"), Some(4));
+        assert_eq!(then(r"(.*?)\s*"), None);
     }
 
     // Expected values are what CPython 3.11's `re` returns for the same call.
