@@ -56,7 +56,7 @@ fn optimize(tool: &Path, component: &Path, out: &Path, scratch: &Path) -> Result
     std::fs::write(&before, core.1)
         .map_err(|e| format!("cannot write {}: {e}", before.display()))?;
     let status = Command::new(tool)
-        .args(["-O3", "-g"])
+        .args(["-O3", "-g", "-ocimfs", "100"])
         .arg(&before)
         .arg("-o")
         .arg(&after)
