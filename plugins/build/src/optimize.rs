@@ -5,7 +5,9 @@
 //! alone and put back in its place; its imports and exports keep their names and types, so
 //! the component around it still fits. Binaryen keeps a module's behaviour, traps included
 //! (it is not told that traps never happen), and `-g` keeps the function names that trap
-//! backtraces show.
+//! backtraces show. A function with one caller is inlined only up to 100 instructions
+//! (binaryen's default is any size): inlined into a recursive function, a large one grows
+//! every frame of the recursion, and plugins have a fixed stack.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -40,7 +42,7 @@ impl Guest {
     }
 }
 
-/// Writes `component` to `out` with its largest core module run through `tool -O3 -g`.
+/// Writes `component` to `out` with its largest core module run through `tool -O3`.
 fn optimize(tool: &Path, component: &Path, out: &Path, scratch: &Path) -> Result<(), String> {
     let bytes = std::fs::read(component).map_err(|e| format!("cannot read it: {e}"))?;
     let sections = sections(&bytes)?;
