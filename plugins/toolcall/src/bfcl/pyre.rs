@@ -474,8 +474,12 @@ fn follow(node: &mut Node, then: Needs) {
             // An iteration may be followed by another: nothing known.
             follow(inner, None);
         }
-        Node::Char(_) | Node::Any | Node::Class { .. } | Node::Start | Node::End => {}
-        Node::WordBoundary => {}
+        Node::Char(_)
+        | Node::Any
+        | Node::Class { .. }
+        | Node::Start
+        | Node::End
+        | Node::WordBoundary => {}
     }
 }
 
