@@ -2,6 +2,7 @@
 //! Hermes/Qwen `<tool_call>` blocks, OpenAI `tool_calls` JSON, a bare JSON list or object of
 //! calls, and BFCL's Python call syntax `[f(a=1, b='x'), g()]`.
 
+use gavel_plugin::serde_json::map::Entry;
 use gavel_plugin::serde_json::{Map, Number, Value};
 
 use crate::call::Call;
@@ -66,7 +67,7 @@ fn strip_fence(text: &str) -> &str {
 
 /// BFCL's Python syntax: `[f(a=1), g(b='x')]` or `f(a=1)`.
 pub fn python_calls(text: &str) -> Result<Vec<Call>, String> {
-    let mut p = Py { s: text.as_bytes(), pos: 0, depth: 0 };
+    let mut p = Py { text, s: text.as_bytes(), pos: 0, depth: 0 };
     p.ws();
     let bracketed = p.eat(b'[');
     let mut out = Vec::new();
@@ -96,6 +97,8 @@ pub fn python_calls(text: &str) -> Result<Vec<Call>, String> {
 }
 
 struct Py<'a> {
+    /// The text, for slices at ASCII boundaries (no UTF-8 check needed).
+    text: &'a str,
     s: &'a [u8],
     pos: usize,
     depth: usize,
@@ -132,7 +135,7 @@ impl Py<'_> {
             self.pos += 1;
         }
         (self.pos > start && !self.s[start].is_ascii_digit())
-            .then(|| String::from_utf8_lossy(&self.s[start..self.pos]).into_owned())
+            .then(|| self.text[start..self.pos].to_owned())
     }
 
     fn call(&mut self) -> Result<Call, String> {
@@ -158,8 +161,13 @@ impl Py<'_> {
             }
             self.ws();
             let value = self.literal()?;
-            if args.insert(key.clone(), value).is_some() {
-                return Err(self.error(&format!("argument {key:?} is given twice")));
+            match args.entry(key) {
+                Entry::Vacant(slot) => {
+                    slot.insert(value);
+                }
+                Entry::Occupied(slot) => {
+                    return Err(self.error(&format!("argument {:?} is given twice", slot.key())));
+                }
             }
             self.ws();
             if self.eat(b',') {
@@ -266,7 +274,8 @@ impl Py<'_> {
             }
             self.pos += 1;
         }
-        let text: String = String::from_utf8_lossy(&self.s[start..self.pos]).replace('_', "");
+        // ASCII digits, signs and `._eE`: the slice is at character boundaries.
+        let text = self.text[start..self.pos].replace('_', "");
         let number = if float {
             text.parse::<f64>().ok().and_then(Number::from_f64)
         } else {
