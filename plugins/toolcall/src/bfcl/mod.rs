@@ -235,6 +235,19 @@ impl Piece for Ty {
     }
 }
 
+/// BFCL's message for a value that is none of the possible answers.
+fn not_one_of(param: &str, value: &Value, options: &[Value], tail: &str) -> String {
+    msg![
+        "Invalid value for parameter ",
+        Quoted(param),
+        ": ",
+        Json(value),
+        ". Expected one of ",
+        JsonList(options),
+        tail,
+    ]
+}
+
 /// Python's `x in options`.
 fn python_in(x: &Value, options: &[Value]) -> bool {
     options.iter().any(|o| python_eq(x, o))
@@ -506,18 +519,7 @@ fn simple(doc: Option<&FunctionDoc>, call: &Call, answer: &Value, language: Lang
             }
         }
         if !python_in(&value, options) {
-            return Verdict::fail(
-                "value_error:others",
-                msg![
-                    "Invalid value for parameter ",
-                    Quoted(param),
-                    ": ",
-                    Json(&value),
-                    ". Expected one of ",
-                    JsonList(options),
-                    ".",
-                ],
-            );
+            return Verdict::fail("value_error:others", not_one_of(param, &value, options, "."));
         }
     }
     for (param, options) in possible {
@@ -608,18 +610,7 @@ fn string_check(param: &str, value: &Value, options: &[Value]) -> Verdict {
     if options.iter().filter_map(Value::as_str).any(|o| standardized_eq(o, got)) {
         return Verdict::ok();
     }
-    Verdict::fail(
-        "value_error:string",
-        msg![
-            "Invalid value for parameter ",
-            Quoted(param),
-            ": ",
-            Json(value),
-            ". Expected one of ",
-            JsonList(options),
-            ". Case insensitive.",
-        ],
-    )
+    Verdict::fail("value_error:string", not_one_of(param, value, options, ". Case insensitive."))
 }
 
 fn list_check(param: &str, value: &Value, options: &[Value]) -> Verdict {
@@ -640,18 +631,7 @@ fn list_check(param: &str, value: &Value, options: &[Value]) -> Verdict {
     if hit {
         return Verdict::ok();
     }
-    Verdict::fail(
-        "value_error:list/tuple",
-        msg![
-            "Invalid value for parameter ",
-            Quoted(param),
-            ": ",
-            Json(value),
-            ". Expected one of ",
-            JsonList(options),
-            ".",
-        ],
-    )
+    Verdict::fail("value_error:list/tuple", not_one_of(param, value, options, "."))
 }
 
 fn dict_check(param: &str, value: &Value, options: &[Value]) -> Verdict {
