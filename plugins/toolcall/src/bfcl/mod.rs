@@ -310,35 +310,20 @@ pub fn check(
                 );
             };
             let doc = find_doc(functions, name);
-            // Most tries fail on the function's name (the doc was found by it): those are told
-            // apart without writing the message, which is written only if it is the one told.
-            let shaped =
-                answer.as_object().and_then(|o| o.values().next()).is_some_and(Value::is_object);
-            let wrong_name = |call: &Call| doc.is_some() && shaped && call.name != *name;
             let mut found = false;
-            let mut last = None;
+            let mut last = Verdict::ok();
             for (j, call) in calls.iter().enumerate() {
                 if matched.contains(&j) {
                     continue;
                 }
-                if wrong_name(call) {
-                    last = Some(Err(j));
-                    continue;
-                }
-                let verdict = simple(doc, call, answer, language);
-                if verdict.valid {
+                last = simple(doc, call, answer, language);
+                if last.valid {
                     matched.push(j);
                     found = true;
                     break;
                 }
-                last = Some(Ok(verdict));
             }
             if !found {
-                let last = match last {
-                    Some(Ok(verdict)) => verdict,
-                    Some(Err(j)) => simple(doc, &calls[j], answer, language),
-                    None => Verdict::ok(),
-                };
                 let why = last.error.unwrap_or_default();
                 return Verdict::fail(
                     "parallel_function_checker_no_order:cannot_find_match",
