@@ -67,7 +67,7 @@ fn strip_fence(text: &str) -> &str {
 
 /// BFCL's Python syntax: `[f(a=1), g(b='x')]` or `f(a=1)`.
 pub fn python_calls(text: &str) -> Result<Vec<Call>, String> {
-    let mut p = Py { text, s: text.as_bytes(), pos: 0, depth: 0 };
+    let mut p = Py { text, pos: 0, depth: 0 };
     p.ws();
     let bracketed = p.eat(b'[');
     let mut out = Vec::new();
@@ -90,23 +90,26 @@ pub fn python_calls(text: &str) -> Result<Vec<Call>, String> {
         break;
     }
     p.ws();
-    if p.pos != p.s.len() {
+    if p.pos != p.text.len() {
         return Err(p.error("unexpected text after the calls"));
     }
     Ok(out)
 }
 
 struct Py<'a> {
-    /// The text, for slices at ASCII boundaries (no UTF-8 check needed).
+    /// The text; read as bytes, and sliced as text at ASCII boundaries (no UTF-8 check needed).
     text: &'a str,
-    s: &'a [u8],
     pos: usize,
     depth: usize,
 }
 
-impl Py<'_> {
+impl<'a> Py<'a> {
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
     fn peek(&self) -> Option<u8> {
-        self.s.get(self.pos).copied()
+        self.bytes().get(self.pos).copied()
     }
 
     fn eat(&mut self, c: u8) -> bool {
@@ -125,7 +128,8 @@ impl Py<'_> {
 
     fn error(&self, what: &str) -> String {
         let near: String =
-            String::from_utf8_lossy(&self.s[self.pos..(self.pos + 20).min(self.s.len())]).into();
+            String::from_utf8_lossy(&self.bytes()[self.pos..(self.pos + 20).min(self.text.len())])
+                .into();
         format!("not a call list: {what} at byte {} (near {near:?})", self.pos)
     }
 
@@ -134,7 +138,7 @@ impl Py<'_> {
         while self.peek().is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.') {
             self.pos += 1;
         }
-        (self.pos > start && !self.s[start].is_ascii_digit())
+        (self.pos > start && !self.bytes()[start].is_ascii_digit())
             .then(|| self.text[start..self.pos].to_owned())
     }
 
@@ -269,7 +273,7 @@ impl Py<'_> {
             match c {
                 b'0'..=b'9' | b'_' => {}
                 b'.' | b'e' | b'E' => float = true,
-                b'-' | b'+' if matches!(self.s[self.pos - 1], b'e' | b'E') => {}
+                b'-' | b'+' if matches!(self.bytes()[self.pos - 1], b'e' | b'E') => {}
                 _ => break,
             }
             self.pos += 1;
@@ -285,7 +289,7 @@ impl Py<'_> {
     }
 
     fn string(&mut self) -> Result<String, String> {
-        let quote = self.s[self.pos];
+        let quote = self.bytes()[self.pos];
         self.pos += 1;
         let mut bytes = Vec::new();
         while let Some(c) = self.peek() {
