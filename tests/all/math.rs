@@ -82,6 +82,28 @@ fn adversarial_inputs_end_within_the_deadline() {
     );
 }
 
+/// Exact values of thousands of digits are decided, not left to run out of fuel: reducing
+/// `1/2004!` once cost more than a sample's 100 M instructions.
+#[test]
+fn huge_exact_values_are_decided_within_the_fuel() {
+    let (host, _cache) = host();
+    let plugin = math(&host);
+    for (completion, gold, reward) in [
+        ("$\\frac{1}{2006!}$", "\\frac{1}{2004!}", 0.0),
+        ("$\\frac{1}{2004!}$", "\\frac{1}{2004!}", 1.0),
+        ("$\\frac{2004!}{2003!}$", "2004", 1.0),
+        ("$2004! + 1$", "2004! + 2", 0.0),
+        (
+            "$\\frac{2^{2005}+1}{3 \\cdot 2^{2006}}$",
+            "\\frac{1}{6} + \\frac{1}{3 \\cdot 2^{2006}}",
+            1.0,
+        ),
+    ] {
+        let outcome = check(&host, &plugin, completion, gold);
+        assert_eq!(outcome.reward(), Some(reward), "{completion} vs {gold}: {outcome:?}");
+    }
+}
+
 /// The accuracy the plugin must reach on the labelled corpus (issue 3's target).
 const MIN_ACCURACY: f64 = 0.97;
 

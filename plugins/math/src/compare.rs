@@ -1,10 +1,10 @@
 //! Deciding whether two parsed answers are mathematically equal.
 
 use num_rational::BigRational;
-use num_traits::{Signed, Zero};
+use num_traits::{One, Signed, Zero};
 
 use crate::canon::show;
-use crate::eval::{C, exact, numeric, symbols};
+use crate::eval::{C, add, exact, mul, numeric, symbols};
 use crate::expr::{Expr, Rel};
 
 /// How comparisons are made.
@@ -292,9 +292,9 @@ fn close(a: C, b: C, tolerance: f64, precision: Option<u32>) -> bool {
 }
 
 fn percent_variants(g: &Expr, p: &Expr, a: &BigRational, b: &BigRational) -> bool {
-    let hundred = BigRational::from_integer(100.into());
+    let hundredth = BigRational::new_raw(1.into(), 100.into());
     let (gp, pp) = (is_percent(g), is_percent(p));
-    (gp && !pp && *b == a / &hundred) || (pp && !gp && *a == b / &hundred)
+    (gp && !pp && *b == mul(a, &hundredth)) || (pp && !gp && *a == mul(b, &hundredth))
 }
 
 fn is_percent(e: &Expr) -> bool {
@@ -318,8 +318,9 @@ fn decimals(e: &Expr) -> Option<u32> {
 fn rounds_to(value: &BigRational, shown: &BigRational, places: u32) -> bool {
     let scale =
         BigRational::from_integer(num_traits::pow(num_bigint::BigInt::from(10), places as usize));
-    let diff = (value - shown).abs() * scale;
-    diff * BigRational::from_integer(2.into()) <= BigRational::from_integer(1.into())
+    let twice = BigRational::from_integer(2.into());
+    let diff = add(value, &-shown.clone()).abs();
+    mul(&mul(&diff, &scale), &twice) <= BigRational::one()
 }
 
 /// Two relations: equations up to a nonzero factor, inequalities up to a positive one.

@@ -3,6 +3,10 @@
 //!
 //! Every exact operation checks the size of its result first (`MAX_BITS`), so a power tower or
 //! a huge factorial gives up quickly instead of exhausting the plugin's fuel and memory.
+//!
+//! Rational arithmetic goes through [`add`], [`mul`] and [`div`] rather than `num-rational`'s
+//! operators: those reduce with a binary GCD whose cost grows with the square of the *larger*
+//! side even when the other is 1, so `\frac{1}{2004!}` alone ran out of fuel.
 
 use num_bigint::BigInt;
 use num_integer::Integer;
@@ -31,18 +35,12 @@ pub fn exact(e: &Expr) -> Option<BigRational> {
         Expr::Num(q, _) => Some(q.clone()),
         Expr::Neg(a) => Some(-exact(a)?),
         Expr::Add(items) => {
-            items.iter().try_fold(BigRational::zero(), |acc, x| small(acc + exact(x)?))
+            items.iter().try_fold(BigRational::zero(), |acc, x| small(add(&acc, &exact(x)?)))
         }
         Expr::Mul(items) => {
-            items.iter().try_fold(BigRational::one(), |acc, x| small(acc * exact(x)?))
+            items.iter().try_fold(BigRational::one(), |acc, x| small(mul(&acc, &exact(x)?)))
         }
-        Expr::Div(a, b) => {
-            let d = exact(b)?;
-            if d.is_zero() {
-                return None;
-            }
-            small(exact(a)? / d)
-        }
+        Expr::Div(a, b) => small(div(&exact(a)?, &exact(b)?)?),
         Expr::Percent(a) => exact(a),
         Expr::Pow(base, exp) => {
             let exp = exact(exp)?;
@@ -60,7 +58,7 @@ pub fn exact(e: &Expr) -> Option<BigRational> {
                 if bits(&base).saturating_mul(magnitude) > MAX_BITS {
                     return None;
                 }
-                let p = num_traits::pow(base, magnitude as usize);
+                let p = num_traits::Pow::pow(base, magnitude);
                 return small(if n.is_negative() { p.recip() } else { p });
             }
             // A rational power of a perfect power: 8^{2/3} = 4.
@@ -69,7 +67,7 @@ pub fn exact(e: &Expr) -> Option<BigRational> {
                 return None;
             }
             let root = nth_root(&base, den)?;
-            small(num_traits::pow(root, num as usize))
+            small(num_traits::Pow::pow(root, num))
         }
         Expr::Func(f, a) if f == "sqrt" => nth_root(&exact(a)?, 2),
         Expr::Func(f, a) if f == "abs" => Some(exact(a)?.abs()),
@@ -101,11 +99,67 @@ pub fn exact(e: &Expr) -> Option<BigRational> {
             if n > MAX_FACTORIAL {
                 return None;
             }
-            let value = (2..=n).fold(BigInt::one(), |acc, k| acc * BigInt::from(k));
-            Some(BigRational::from_integer(value))
+            Some(BigRational::from_integer(product(1, n)))
         }
         _ => None,
     }
+}
+
+/// `lo × (lo + 1) × … × hi`, halving the range so that the big multiplications are between
+/// numbers of similar size (several times faster than one factor at a time for `2004!`).
+fn product(lo: u64, hi: u64) -> BigInt {
+    if hi < lo + 8 {
+        return (lo..=hi).fold(BigInt::one(), |acc, k| acc * k);
+    }
+    let mid = lo + (hi - lo) / 2;
+    product(lo, mid) * product(mid + 1, hi)
+}
+
+/// `a + b`, reduced.
+pub fn add(a: &BigRational, b: &BigRational) -> BigRational {
+    if a.denom() == b.denom() {
+        return reduced(a.numer() + b.numer(), a.denom().clone());
+    }
+    let g = gcd(a.denom(), b.denom());
+    let (ad, bd) = (a.denom() / &g, b.denom() / &g);
+    reduced(a.numer() * &bd + b.numer() * &ad, ad * b.denom())
+}
+
+/// `a × b`, reduced: each numerator is first reduced against the other's denominator.
+pub fn mul(a: &BigRational, b: &BigRational) -> BigRational {
+    let (g1, g2) = (gcd(a.numer(), b.denom()), gcd(b.numer(), a.denom()));
+    BigRational::new_raw(
+        (a.numer() / &g1) * (b.numer() / &g2),
+        (a.denom() / &g2) * (b.denom() / &g1),
+    )
+}
+
+/// `a / b`, reduced; `None` when `b` is zero.
+pub fn div(a: &BigRational, b: &BigRational) -> Option<BigRational> {
+    (!b.is_zero()).then(|| mul(a, &b.recip()))
+}
+
+/// `n / d` in lowest terms, `d` positive.
+fn reduced(n: BigInt, d: BigInt) -> BigRational {
+    let g = gcd(&n, &d);
+    let (n, d) = if g.is_one() { (n, d) } else { (n / &g, d / &g) };
+    if d.is_negative() { BigRational::new_raw(-n, -d) } else { BigRational::new_raw(n, d) }
+}
+
+/// The non-negative greatest common divisor, in time linear in the larger side when the
+/// smaller fits a machine word, and after one remainder step (which brings both sides to the
+/// smaller's size) otherwise.
+fn gcd(a: &BigInt, b: &BigInt) -> BigInt {
+    let (a, b) = (a.magnitude(), b.magnitude());
+    let (small, large) = if a.bits() <= b.bits() { (a, b) } else { (b, a) };
+    if small.is_zero() {
+        return BigInt::from(large.clone());
+    }
+    if let Some(s) = small.to_u64() {
+        let r: u64 = (large % s).to_u64().expect("a remainder is below its divisor");
+        return BigInt::from(s.gcd(&r));
+    }
+    BigInt::from(small.gcd(&(large % small)))
 }
 
 /// The exact `n`th root of a non-negative rational, if it is rational.
@@ -268,5 +322,45 @@ pub fn symbols(e: &Expr, out: &mut Vec<String>) {
         }
         Expr::Neg(a) | Expr::Func(_, a) | Expr::Factorial(a) | Expr::Percent(a) => symbols(a, out),
         Expr::Matrix(rows) => rows.iter().flatten().for_each(|x| symbols(x, out)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ratio() -> impl Strategy<Value = BigRational> {
+        // Numerators and denominators from one bit to a few hundred, with shared factors.
+        (any::<i64>(), 1..u64::MAX, 0..40u32, 0..40u32).prop_map(|(n, d, a, b)| {
+            let n = BigInt::from(n) * num_traits::pow(BigInt::from(6), a as usize);
+            let d = BigInt::from(d) * num_traits::pow(BigInt::from(10), b as usize);
+            BigRational::new(n, d)
+        })
+    }
+
+    proptest! {
+        /// The fast-GCD arithmetic gives `num-rational`'s results, reduced the same way.
+        #[test]
+        fn arithmetic_agrees_with_num_rational(a in ratio(), b in ratio()) {
+            let same = |x: BigRational, y: BigRational| {
+                x.numer() == y.numer() && x.denom() == y.denom()
+            };
+            prop_assert!(same(add(&a, &b), &a + &b));
+            prop_assert!(same(mul(&a, &b), &a * &b));
+            match div(&a, &b) {
+                Some(q) => prop_assert!(same(q, &a / &b)),
+                None => prop_assert!(b.is_zero()),
+            }
+        }
+    }
+
+    #[test]
+    fn gcd_handles_signs_zero_and_sizes() {
+        let big = product(1, 300);
+        assert_eq!(gcd(&big, &BigInt::from(-12)), BigInt::from(12));
+        assert_eq!(gcd(&BigInt::zero(), &-big.clone()), big);
+        assert_eq!(gcd(&big, &(product(1, 200) * 7)), product(1, 200) * 7);
+        assert_eq!(product(1, 20), BigInt::from(2_432_902_008_176_640_000u64));
     }
 }
