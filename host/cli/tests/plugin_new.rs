@@ -34,6 +34,21 @@ fn a_new_plugin_builds_passes_its_cases_and_scores() {
     let wasm = text(&built.stdout).trim().to_owned();
     assert!(wasm.ends_with("keyword_bonus.wasm"), "{wasm}");
     assert!(text(&built.stderr).contains("plugin keyword-bonus 0.1.0"), "{}", text(&built.stderr));
+    let wasm_opt = Command::new(std::env::var_os("WASM_OPT").unwrap_or("wasm-opt".into()))
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let said = if wasm_opt { "optimised with" } else { "wasm-opt (binaryen) was not found" };
+    assert!(text(&built.stderr).contains(said), "{}", text(&built.stderr));
+    // Building again gives the same component: a policy's sha256 pin stays valid.
+    let pin = |out: &Output| {
+        let err = text(&out.stderr);
+        err.lines().find(|l| l.starts_with("pin it in a policy")).map(str::to_owned)
+    };
+    let rebuilt = gavel(&["plugin", "build", crate_dir]);
+    assert!(rebuilt.status.success(), "{}", text(&rebuilt.stderr));
+    assert!(pin(&built).is_some());
+    assert_eq!(pin(&built), pin(&rebuilt));
 
     let cases = format!("{crate_dir}/tests/cases.jsonl");
     let tested = gavel(&["plugin", "test", &wasm, "--input", &cases]);

@@ -5,13 +5,16 @@
 //! own (so it never waits on the outer build's lock), and embeds or points at the results.
 //! One `cargo build` at the root therefore builds the host and every guest.
 //!
-//! [`Guest::optimized`] then runs binaryen's `wasm-opt` over a component's core module, as
-//! the bundled plugins do: LLVM cannot inline across what Rust's standard library links in
-//! precompiled (the allocator's entry points, an empty call on every allocation), and every
-//! call left in wasm pays its callee's fuel and epoch checks.
+//! [`Guest::optimized`] then runs binaryen's `wasm-opt` over a component's core module
+//! ([`optimize`], which `gavel plugin build` also runs on a plugin author's crate): LLVM
+//! cannot inline across what Rust's standard library links in precompiled (the allocator's
+//! entry points, an empty call on every allocation), and every call left in wasm pays its
+//! callee's fuel and epoch checks.
 #![deny(missing_docs)]
 
 mod optimize;
+
+pub use optimize::{optimize, wasm_opt};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,4 +1,5 @@
-//! `wasm-opt -O3` over the core module of a component.
+//! `wasm-opt -O3` over the core module of a component: for the bundled plugins (from their
+//! build script) and for `gavel plugin build`.
 //!
 //! A `wasm32-wasip2` component holds the program's core module beside two tiny ones of
 //! `wit-component`'s (indirect-call shims). The program's module, the largest, is optimised
@@ -18,32 +19,40 @@ use crate::Guest;
 const CORE_MODULE: u8 = 1;
 
 impl Guest {
-    /// This guest with its core module optimised by `wasm-opt -O3` (binaryen, from `PATH` or
-    /// the `WASM_OPT` variable), written to the build script's `OUT_DIR`. Without `wasm-opt`
-    /// the guest is returned as built, with a cargo warning saying so: it behaves the same
-    /// and only runs slower. A `wasm-opt` that fails is a panic.
+    /// This guest with its core module optimised by `wasm-opt -O3` (see [`wasm_opt`]), written
+    /// to the build script's `OUT_DIR`. Without `wasm-opt` the guest is returned as built,
+    /// with a cargo warning saying so: it behaves the same and only runs slower. A `wasm-opt`
+    /// that fails is a panic.
     pub fn optimized(self) -> Guest {
         println!("cargo:rerun-if-env-changed=WASM_OPT");
-        let tool =
-            std::env::var_os("WASM_OPT").map_or_else(|| PathBuf::from("wasm-opt"), PathBuf::from);
-        if Command::new(&tool).arg("--version").output().is_err() {
+        let Some(tool) = wasm_opt() else {
             println!(
                 "cargo:warning={} is built without wasm-opt, which was not found \
                  (`apt-get install binaryen`); it runs correctly, only slower",
                 self.package
             );
             return self;
-        }
+        };
         let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo"));
         let wasm = out_dir.join(format!("{}.wasm", self.package));
-        optimize(&tool, &self.wasm, &wasm, &out_dir)
+        optimize(&tool, &self.wasm, &wasm)
             .unwrap_or_else(|why| panic!("optimising {}: {why}", self.wasm.display()));
         Guest { wasm, ..self }
     }
 }
 
-/// Writes `component` to `out` with its largest core module run through `tool -O3`.
-fn optimize(tool: &Path, component: &Path, out: &Path, scratch: &Path) -> Result<(), String> {
+/// binaryen's `wasm-opt`: the `WASM_OPT` variable, else `wasm-opt` on the `PATH`; `None`
+/// when it does not run.
+pub fn wasm_opt() -> Option<PathBuf> {
+    let tool =
+        std::env::var_os("WASM_OPT").map_or_else(|| PathBuf::from("wasm-opt"), PathBuf::from);
+    let runs = Command::new(&tool).arg("--version").output().is_ok_and(|o| o.status.success());
+    runs.then_some(tool)
+}
+
+/// Writes `component` to `out` with its largest core module run through `tool -O3` (the
+/// scratch files go beside `out`). The same input and `wasm-opt` give the same bytes.
+pub fn optimize(tool: &Path, component: &Path, out: &Path) -> Result<(), String> {
     let bytes = std::fs::read(component).map_err(|e| format!("cannot read it: {e}"))?;
     let sections = sections(&bytes)?;
     let (largest, core) = sections
@@ -52,7 +61,8 @@ fn optimize(tool: &Path, component: &Path, out: &Path, scratch: &Path) -> Result
         .filter(|(_, (id, _))| *id == CORE_MODULE)
         .max_by_key(|(_, (_, contents))| contents.len())
         .ok_or("it holds no core module")?;
-    let stem = component.file_stem().and_then(|s| s.to_str()).unwrap_or("guest");
+    let stem = out.file_stem().and_then(|s| s.to_str()).unwrap_or("guest");
+    let scratch = out.parent().unwrap_or(Path::new("."));
     let (before, after) =
         (scratch.join(format!("{stem}.core.wasm")), scratch.join(format!("{stem}.core.opt.wasm")));
     std::fs::write(&before, core.1)
@@ -63,21 +73,24 @@ fn optimize(tool: &Path, component: &Path, out: &Path, scratch: &Path) -> Result
         .arg("-o")
         .arg(&after)
         .status()
-        .map_err(|e| format!("cannot run {}: {e}", tool.display()))?;
-    if !status.success() {
-        return Err(format!("{} -O3 failed ({status})", tool.display()));
+        .map_err(|e| format!("cannot run {}: {e}", tool.display()));
+    let optimised = match status {
+        Ok(status) if status.success() => {
+            std::fs::read(&after).map_err(|e| format!("cannot read {}: {e}", after.display()))
+        }
+        Ok(status) => Err(format!("{} -O3 failed ({status})", tool.display())),
+        Err(e) => Err(e),
+    };
+    for scratch in [&before, &after] {
+        let _ = std::fs::remove_file(scratch);
     }
-    let optimised =
-        std::fs::read(&after).map_err(|e| format!("cannot read {}: {e}", after.display()))?;
+    let optimised = optimised?;
     let mut component = bytes[..8].to_vec();
     for (i, (id, contents)) in sections.iter().enumerate() {
         let contents = if i == largest { &optimised[..] } else { contents };
         component.push(*id);
         leb128(&mut component, contents.len());
         component.extend_from_slice(contents);
-    }
-    for scratch in [&before, &after] {
-        let _ = std::fs::remove_file(scratch);
     }
     std::fs::write(out, component).map_err(|e| format!("cannot write {}: {e}", out.display()))
 }

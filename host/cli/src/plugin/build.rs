@@ -117,9 +117,40 @@ fn build_rust(dir: &Path) -> anyhow::Result<PathBuf> {
     if !status.success() {
         bail!("cargo build failed ({status}): see the messages above");
     }
-    wasm.with_context(|| {
+    let wasm = wasm.with_context(|| {
         format!("cargo built no .wasm in {}: is it a cdylib crate?", dir.display())
-    })
+    })?;
+    finish(&wasm)
+}
+
+/// The component gavel makes of cargo's artifact: `gavel/<name>.wasm` beside it, through
+/// `wasm-opt` when binaryen is installed (as the bundled plugins are), a copy otherwise.
+/// cargo's artifact is left as cargo wrote it, so building again gives the same bytes.
+fn finish(artifact: &Path) -> anyhow::Result<PathBuf> {
+    let name = artifact.file_name().context("cargo's artifact has no file name")?;
+    let folder = artifact.with_file_name("gavel");
+    std::fs::create_dir_all(&folder)
+        .with_context(|| format!("cannot create {}", folder.display()))?;
+    let out = folder.join(name);
+    match gavel_guest_build::wasm_opt() {
+        Some(tool) => {
+            let spinner = crate::plugins::spinner("optimising with wasm-opt -O3");
+            let done = gavel_guest_build::optimize(&tool, artifact, &out);
+            spinner.finish_and_clear();
+            done.map_err(|why| anyhow::anyhow!("optimising {}: {why}", artifact.display()))?;
+            eprintln!("optimised with {}", tool.display());
+        }
+        None => {
+            std::fs::copy(artifact, &out).with_context(|| {
+                format!("cannot copy {} to {}", artifact.display(), out.display())
+            })?;
+            eprintln!(
+                "note: wasm-opt (binaryen) was not found, so the component is not optimised: it \
+                 scores the same, only slower (`apt-get install binaryen`, or set WASM_OPT)"
+            );
+        }
+    }
+    Ok(out)
 }
 
 /// `componentize-py` on the Python plugin in `dir` (its `app.py`): `dir/build/<folder
