@@ -53,10 +53,24 @@ pub(crate) fn call_batch(
         Err(failure) if n == 1 => outcomes[indices[0]] = Some(failure),
         result => {
             match result {
-                Ok((_, usage)) => tracing::debug!(
-                    plugin = %plugin.info.name, ?usage,
-                    "batch went past one sample's budget; scoring its samples alone"
-                ),
+                Ok((_, usage)) => {
+                    tracing::debug!(
+                        plugin = %plugin.info.name, ?usage,
+                        "batch went past one sample's budget; scoring its samples alone"
+                    );
+                    // Samples that are heavy on average put every batch over the budget, and
+                    // every sample is then scored twice: worth saying once, with the fix.
+                    if !plugin.warned_heavy.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                        let size = usage.batch_size_within_budget(n, &plugin.limits);
+                        tracing::warn!(
+                            plugin = %plugin.info.name, samples = n, fuel = usage.fuel,
+                            elapsed_ms = usage.elapsed.as_millis() as u64,
+                            "a batch went past one sample's budget, so its samples were scored \
+                             again one by one; if most batches do, their samples are heavy on \
+                             average and `batch_size = {size}` avoids scoring them twice"
+                        );
+                    }
+                }
                 Err(failure) => tracing::debug!(
                     plugin = %plugin.info.name, ?failure, "batch failed; isolating samples"
                 ),
@@ -128,6 +142,16 @@ impl Usage {
     fn within_one_sample(&self, limits: &WasmLimits) -> bool {
         self.fuel <= limits.fuel_per_sample
             && self.elapsed <= std::time::Duration::from_millis(limits.deadline_ms)
+    }
+
+    /// For a call over `n` samples that went past one sample's budget: the batch size at which
+    /// samples of this call's average cost use at most half of it (below `n`, at least 1).
+    fn batch_size_within_budget(&self, n: usize, limits: &WasmLimits) -> usize {
+        let n = n as u128;
+        let fits = |budget: u128, used: u128| (budget * n / (2 * used.max(1))).max(1);
+        let size = fits(limits.fuel_per_sample.into(), self.fuel.into())
+            .min(fits(u128::from(limits.deadline_ms) * 1000, self.elapsed.as_micros()));
+        size as usize
     }
 }
 
@@ -292,6 +316,19 @@ mod tests {
             components: components.iter().map(|(n, v)| (n.to_string(), *v)).collect(),
             explanation: None,
         })
+    }
+
+    #[test]
+    fn heavy_batches_get_a_batch_size_that_fits_the_budget() {
+        let limits = WasmLimits::default(); // 100 M fuel, 1 000 ms a sample
+        let ms = std::time::Duration::from_millis;
+        let usage = |fuel, elapsed| Usage { fuel, elapsed };
+        // 64 samples of 2 M fuel each: 25 of them use half of one sample's fuel.
+        assert_eq!(usage(128_000_000, ms(50)).batch_size_within_budget(64, &limits), 25);
+        // 64 samples of 30 ms each: the deadline is what binds.
+        assert_eq!(usage(1_000_000, ms(1_920)).batch_size_within_budget(64, &limits), 16);
+        // Two samples over the budget together: one at a time.
+        assert_eq!(usage(199_000_000, ms(10)).batch_size_within_budget(2, &limits), 1);
     }
 
     #[test]

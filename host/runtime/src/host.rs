@@ -191,6 +191,7 @@ impl Host {
             shipped,
             imports,
             digest,
+            warned_heavy: Default::default(),
         }))
     }
 

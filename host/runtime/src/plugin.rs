@@ -54,6 +54,8 @@ pub struct Plugin {
     pub(crate) shipped: Option<ShippedDir>,
     pub(crate) imports: Vec<String>,
     pub(crate) digest: String,
+    /// Whether the host has already warned that its batches go past one sample's budget.
+    pub(crate) warned_heavy: std::sync::atomic::AtomicBool,
 }
 
 impl Plugin {
