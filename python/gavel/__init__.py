@@ -43,6 +43,9 @@ class _Remote:
         self.token = token
         self.timeout = timeout
 
+    def score(self, samples: list, step: float = 0.0) -> list:
+        return json.loads(self.score_json(json.dumps(samples), step))
+
     def score_json(self, samples_json: str, step: float = 0.0) -> str:
         request = urllib.request.Request(self.url + "/v1/score", data=samples_json.encode("utf-8"), method="POST")
         request.add_header("Content-Type", "application/json")
@@ -104,7 +107,7 @@ class Scorer:
 
     def score(self, samples: Sequence[dict], step: float = 0.0) -> list[dict]:
         """One result per sample, in order (``step`` feeds policies' ``sched``)."""
-        return json.loads(self._backend.score_json(json.dumps(list(samples)), step))
+        return self._backend.score(list(samples), step)
 
     async def ascore(self, samples: Sequence[dict], step: float = 0.0) -> list[dict]:
         """``score`` without blocking the event loop (it runs on a worker thread)."""

@@ -106,6 +106,36 @@ def test_remote_matches_in_process(server, policy):
         gavel.Scorer.remote("http://127.0.0.1:9", timeout=5).score(samples)
 
 
+def test_samples_are_read_as_the_daemon_reads_them(server, policy):
+    """Plain dicts are read directly, the rest through JSON: either way each sample gets the
+    daemon's verdict and message, and one that is wrong never fails its neighbours."""
+    good = sample(0, RIGHT)
+    odd = [
+        dict(good, id=7),  # an integer id
+        dict(good, id="t", task=None, group=None, prompt="p", meta={"k": [1, 2]}),
+        dict(good, id="r", reference=None),
+        dict(good, id="n", reference={"answer": 4}),
+        {"id": "typo", "completion": RIGHT, "refrence": {"answer": "4"}},
+        {"id": "no-completion"},
+        {"id": True, "completion": RIGHT},
+        dict(good, id=1.5),
+        {"id": "p", "completion": RIGHT, "prompt": None},
+        {"id": "l", "completion": [RIGHT]},
+        3,
+        good,
+    ]
+    remote = gavel.Scorer.remote(server).score(odd)
+    assert policy.score(odd) == remote
+    assert [r["status"] for r in remote] == ["ok", "ok", "not_applicable", "ok"] + ["invalid"] * 3 + ["ok"] + ["invalid"] * 3 + ["ok"]
+    assert [r["id"] for r in remote[:1] + remote[7:8] + remote[10:11]] == ["7", "1.5", "#10"]
+    assert "refrence" in remote[4]["error"], remote[4]
+    # What JSON cannot carry: only that sample is invalid, and `meta` is never read.
+    out = policy.score([dict(good, reference={"answer": {4}}), dict(good, reference={"answer": float("nan")}),
+                        dict(good, meta={1, 2}), good])
+    assert [r["status"] for r in out] == ["invalid", "invalid", "ok", "ok"]
+    assert "not JSON" in out[0]["error"], out[0]
+
+
 def test_a_python_plugin_in_process_with_its_grants(tmp_path):
     """The componentize-py keywords plugin, built by `gavel plugin build`, scored in process
     with the four capabilities its interpreter imports: deterministic, refused without them."""

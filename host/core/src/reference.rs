@@ -18,6 +18,12 @@ impl Reference {
     /// No reference.
     pub const NONE: Reference = Reference(None);
 
+    /// A reference from JSON text, kept as it is; an error when the text is not one JSON value.
+    pub fn from_json(text: String) -> Result<Self, serde_json::Error> {
+        let raw = RawValue::from_string(text)?;
+        Ok(Reference(if raw.get() == "null" { None } else { Some(raw) }))
+    }
+
     /// The reference as JSON text (`null` when there is none).
     pub fn json(&self) -> &str {
         self.0.as_deref().map_or("null", RawValue::get)
