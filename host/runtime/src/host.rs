@@ -1,8 +1,8 @@
 //! The host: one engine, one linker, the precompiled cache, and the scheduling of calls.
 //!
-//! Calls run the synchronous wasmtime API on tokio's blocking threads (a guest→host call is
-//! about half the cost of the async one, and reward plugins do no I/O), at most `workers` at a
-//! time. Admission is bounded: when `max_pending` calls are already in flight or waiting, a new
+//! Calls run the synchronous wasmtime API on the host's own worker threads ([`Workers`]; a
+//! guest→host call is about half the cost of the async one, and reward plugins do no I/O), at
+//! most `workers` at a time. Admission is bounded: when `max_pending` calls are already in flight or waiting, a new
 //! one is refused at once with [`HostError::Overloaded`] rather than queued without bound.
 
 use std::path::PathBuf;
@@ -22,6 +22,7 @@ use crate::plugin::{Plugin, PluginSource};
 use crate::shipped::{self, ShippedDir};
 use crate::state::HostState;
 use crate::versions::{PluginPre, SUPPORTED};
+use crate::workers::Workers;
 use crate::{HostError, LoadError, engine, linker, vet};
 
 /// How a host is set up.
@@ -79,7 +80,9 @@ struct Inner {
     linker: Linker<HostState>,
     cache: Option<ComponentCache>,
     compile: CompileConfig,
-    workers: Arc<Semaphore>,
+    workers: Workers,
+    /// One permit per worker thread, held by a batch from before it is queued until it ends.
+    permits: Arc<Semaphore>,
     pending: AtomicUsize,
     max_pending: usize,
 }
@@ -113,7 +116,10 @@ impl Host {
                 linker,
                 cache,
                 compile: config.compile,
-                workers: Arc::new(Semaphore::new(config.workers.max(1))),
+                workers: Workers::start(config.workers.max(1)).map_err(|e| {
+                    HostError::Engine(format!("cannot start the worker threads: {e}"))
+                })?,
+                permits: Arc::new(Semaphore::new(config.workers.max(1))),
                 pending: AtomicUsize::new(0),
                 max_pending: config.max_pending.max(1),
             }),
@@ -260,24 +266,32 @@ impl Host {
             let (host, plugin, config, samples) =
                 (self.inner.clone(), plugin.clone(), config.clone(), samples.clone());
             handles.push(AbortOnDrop(tokio::spawn(async move {
-                let Ok(_permit) = host.workers.clone().acquire_owned().await else {
+                let Ok(permit) = host.permits.clone().acquire_owned().await else {
                     unreachable!("the worker semaphore is never closed")
                 };
-                tokio::task::spawn_blocking(move || {
-                    call_batch(&host.engine, &plugin, &config, &samples[start..end])
-                })
-                .await
+                let inner = host.clone();
+                // The permit goes with the batch: a caller that goes away does not free its
+                // worker before the batch (bounded by its deadline) is done.
+                let batch = move || {
+                    let _permit = permit;
+                    call_batch(&inner.engine, &plugin, &config, &samples[start..end])
+                };
+                host.workers.run(batch).await
             })));
         }
         let mut outcomes = Vec::with_capacity(samples.len());
         for (i, mut handle) in handles.into_iter().enumerate() {
             let size = (samples.len() - i * batch).min(batch);
-            match (&mut handle.0).await {
-                Ok(Ok(batch_outcomes)) => outcomes.extend(batch_outcomes),
-                Ok(Err(e)) | Err(e) => outcomes.extend(std::iter::repeat_n(
-                    Outcome::error(ErrorKind::Host, format!("scoring task failed: {e}")),
+            let failed = |why: String| {
+                std::iter::repeat_n(
+                    Outcome::error(ErrorKind::Host, format!("scoring task failed: {why}")),
                     size,
-                )),
+                )
+            };
+            match (&mut handle.0).await {
+                Ok(Some(batch_outcomes)) => outcomes.extend(batch_outcomes),
+                Ok(None) => outcomes.extend(failed("the batch panicked".into())),
+                Err(e) => outcomes.extend(failed(e.to_string())),
             }
         }
         Ok(outcomes)

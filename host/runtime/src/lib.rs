@@ -37,6 +37,7 @@ mod state;
 mod versions;
 mod vet;
 mod virtual_wasi;
+mod workers;
 
 pub use compile::{CompileConfig, run_compile_child};
 pub use error::{HostError, LoadError};
