@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use gavel_core::batch::{self, Entry};
-use gavel_core::{ErrorKind, Outcome, Record, Reference, Sample};
+use gavel_core::{ErrorKind, Outcome, Reference, Sample};
 use gavel_host::{Host, HostConfig};
 use gavel_policy::{Policy, Scorer, SourceKinds};
 use gavel_sandbox::WasmLimits;
@@ -110,22 +110,11 @@ impl NativeScorer {
         let entries: Vec<Entry> =
             samples.iter().enumerate().map(|(i, item)| read_entry(i, &item)).collect();
         let results = py.allow_threads(|| self.results(&entries, step));
-        let with_advantage = self.scorer.has_advantage();
-        let mut results = results.into_iter();
-        let records = entries.iter().map(|entry| {
-            let (id, outcome, advantage) = match entry {
-                Ok(sample) => {
-                    let (outcome, advantage) = results.next().expect("one result per sample");
-                    (sample.id.as_str(), outcome, advantage)
-                }
-                Err((id, outcome)) => (id.as_str(), outcome.clone(), None),
-            };
-            let record =
-                Record { id, outcome: &outcome, advantage: with_advantage.then_some(advantage) };
-            pythonize::pythonize(py, &record)
+        let records = batch::map_records(&entries, results, self.scorer.has_advantage(), |r| {
+            pythonize::pythonize(py, &r)
                 .map_err(|e| PyRuntimeError::new_err(format!("cannot build a result: {e}")))
         });
-        PyList::new(py, records.collect::<PyResult<Vec<_>>>()?)
+        PyList::new(py, records.into_iter().collect::<PyResult<Vec<_>>>()?)
     }
 
     /// Scores a JSON array of samples; returns a JSON array of results, same order (the

@@ -36,25 +36,35 @@ pub fn write_records(
     results: impl IntoIterator<Item = (Outcome, Option<f64>)>,
     with_advantage: bool,
 ) -> String {
+    let records = map_records(entries, results, with_advantage, |record| {
+        serde_json::to_string(&record).expect("records serialise")
+    });
+    format!("[{}]", records.join(","))
+}
+
+/// `f` of each entry's record, in order: a sample entry's with the next of `results` (one
+/// (outcome, advantage) per sample entry), an invalid entry's with its own outcome;
+/// `with_advantage` gives every record an `advantage` field.
+pub fn map_records<R>(
+    entries: &[Entry],
+    results: impl IntoIterator<Item = (Outcome, Option<f64>)>,
+    with_advantage: bool,
+    mut f: impl FnMut(Record<'_>) -> R,
+) -> Vec<R> {
     let mut results = results.into_iter();
-    let mut out = String::from("[");
-    for (i, entry) in entries.iter().enumerate() {
-        let (id, outcome, advantage) = match entry {
-            Ok(sample) => {
-                let (outcome, advantage) = results.next().expect("one result per sample");
-                (sample.id.as_str(), outcome, advantage)
-            }
-            Err((id, outcome)) => (id.as_str(), outcome.clone(), None),
-        };
-        if i > 0 {
-            out.push(',');
-        }
-        let record =
-            Record { id, outcome: &outcome, advantage: with_advantage.then_some(advantage) };
-        out += &serde_json::to_string(&record).expect("records serialise");
-    }
-    out.push(']');
-    out
+    entries
+        .iter()
+        .map(|entry| {
+            let (id, outcome, advantage) = match entry {
+                Ok(sample) => {
+                    let (outcome, advantage) = results.next().expect("one result per sample");
+                    (sample.id.as_str(), outcome, advantage)
+                }
+                Err((id, outcome)) => (id.as_str(), outcome.clone(), None),
+            };
+            f(Record { id, outcome: &outcome, advantage: with_advantage.then_some(advantage) })
+        })
+        .collect()
 }
 
 #[cfg(test)]
