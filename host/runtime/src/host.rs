@@ -2,8 +2,9 @@
 //!
 //! Calls run the synchronous wasmtime API on the host's own worker threads ([`Workers`]; a
 //! guest→host call is about half the cost of the async one, and reward plugins do no I/O), at
-//! most `workers` at a time. Admission is bounded: when `max_pending` calls are already in flight or waiting, a new
-//! one is refused at once with [`HostError::Overloaded`] rather than queued without bound.
+//! most `workers` at a time. Admission is bounded: when `max_pending` calls are already in
+//! flight or waiting, a new one is refused at once with [`HostError::Overloaded`] rather than
+//! queued without bound.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -103,6 +104,7 @@ impl Host {
         engine::start_ticker(&engine);
         let linker =
             linker::new_linker(&engine).map_err(|e| HostError::Engine(format!("{e:#}")))?;
+        let workers = config.workers.max(1);
         let cache = match config.cache_dir {
             Some(dir) => Some(
                 ComponentCache::new(&engine, dir.clone())
@@ -116,10 +118,10 @@ impl Host {
                 linker,
                 cache,
                 compile: config.compile,
-                workers: Workers::start(config.workers.max(1)).map_err(|e| {
+                workers: Workers::start(workers).map_err(|e| {
                     HostError::Engine(format!("cannot start the worker threads: {e}"))
                 })?,
-                permits: Arc::new(Semaphore::new(config.workers.max(1))),
+                permits: Arc::new(Semaphore::new(workers)),
                 pending: AtomicUsize::new(0),
                 max_pending: config.max_pending.max(1),
             }),
