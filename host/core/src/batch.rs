@@ -2,6 +2,9 @@
 //! JSON array of result records out, a malformed element becoming an `invalid` record in its
 //! place rather than failing the batch.
 
+use std::collections::HashMap;
+use std::ops::Range;
+
 use serde_json::value::RawValue;
 
 use crate::{Outcome, Record, Sample};
@@ -67,6 +70,34 @@ pub fn map_records<R>(
         .collect()
 }
 
+/// Consecutive ranges covering a batch whose samples are in `groups` (by GRPO group), each
+/// at least `size` long but the last, cut only where no group goes on past the cut: scoring
+/// the pieces apart gives the results of scoring the batch whole. Groups that interleave make
+/// longer pieces, one piece at worst.
+pub fn pieces_keeping_groups(groups: &[Option<String>], size: usize) -> Vec<Range<usize>> {
+    let mut last = HashMap::new();
+    for (i, group) in groups.iter().enumerate() {
+        if let Some(group) = group {
+            last.insert(group.as_str(), i);
+        }
+    }
+    let mut pieces = Vec::new();
+    let (mut start, mut open_until) = (0, 0);
+    for (i, group) in groups.iter().enumerate() {
+        if let Some(group) = group {
+            open_until = open_until.max(last[group.as_str()]);
+        }
+        if open_until <= i && i + 1 - start >= size.max(1) {
+            pieces.push(start..i + 1);
+            start = i + 1;
+        }
+    }
+    if start < groups.len() {
+        pieces.push(start..groups.len());
+    }
+    pieces
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +117,46 @@ mod tests {
         );
         assert_eq!(records[2]["id"], "#2");
         assert!(records[2]["advantage"].is_null());
+    }
+
+    fn groups(keys: &[Option<&str>]) -> Vec<Option<String>> {
+        keys.iter().map(|k| k.map(str::to_owned)).collect()
+    }
+
+    #[test]
+    fn pieces_are_cut_between_groups_only() {
+        let (a, b, c) = (Some("a"), Some("b"), Some("c"));
+        let cut = |keys: &[Option<&str>], size| pieces_keeping_groups(&groups(keys), size);
+        assert_eq!(cut(&[a, a, b, b, c, c], 2), [0..2, 2..4, 4..6]);
+        assert_eq!(cut(&[a, a, a, b, b, c], 2), [0..3, 3..5, 5..6]);
+        assert_eq!(cut(&[None, None, None], 2), [0..2, 2..3]);
+        assert_eq!(cut(&[a, b, a, b, c, c], 2), [0..4, 4..6]);
+        assert_eq!(cut(&[a, None, None, None, a], 1), vec![Range { start: 0, end: 5 }]);
+        assert_eq!(cut(&[], 64), Vec::<Range<usize>>::new());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn pieces_cover_the_batch_and_keep_every_group_whole(
+            keys in proptest::collection::vec(proptest::option::of(0u8..6), 0..80),
+            size in 0usize..20,
+        ) {
+            let groups: Vec<Option<String>> =
+                keys.iter().map(|k| k.map(|k| k.to_string())).collect();
+            let pieces = pieces_keeping_groups(&groups, size);
+            let mut next = 0;
+            for (n, piece) in pieces.iter().enumerate() {
+                proptest::prop_assert_eq!(piece.start, next);
+                proptest::prop_assert!(piece.len() >= size.max(1) || n + 1 == pieces.len());
+                next = piece.end;
+            }
+            proptest::prop_assert_eq!(next, groups.len());
+            for (i, group) in groups.iter().enumerate().filter(|(_, g)| g.is_some()) {
+                let piece = pieces.iter().find(|p| p.contains(&i)).unwrap();
+                for (j, other) in groups.iter().enumerate() {
+                    proptest::prop_assert!(other != group || piece.contains(&j));
+                }
+            }
+        }
     }
 }
