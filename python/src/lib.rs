@@ -4,26 +4,29 @@
 //! shapes.
 //!
 //! Samples are read straight from the dicts when they are plain (known keys, string fields, a
-//! string or integer id); anything else goes through `json.dumps` and the same reader as a
-//! JSON line, so its verdict and its error message are the daemon's to the letter.
+//! string or integer id, a reference of plain JSON values); anything else goes through
+//! `json.dumps` and the same reader as a JSON line, so its verdict and its error message are
+//! the daemon's to the letter.
 
+use std::collections::VecDeque;
 use std::path::Path;
+use std::sync::{Arc, LazyLock};
 
 use gavel_core::batch::{self, Entry};
 use gavel_core::{ErrorKind, Outcome, Reference, Sample};
-use gavel_host::{Host, HostConfig};
+use gavel_host::{Host, HostConfig, HostError};
 use gavel_policy::{Policy, Scorer, SourceKinds};
 use gavel_sandbox::WasmLimits;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
-use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString};
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
 use serde_json::value::RawValue;
 
 /// A policy or a plugin, ready to score; safe to share between threads.
 #[pyclass(frozen, module = "gavel._gavel")]
 struct NativeScorer {
-    scorer: Scorer,
+    scorer: Arc<Scorer>,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -49,7 +52,7 @@ impl NativeScorer {
         let policy = py
             .allow_threads(|| Policy::load(Path::new(path), &SourceKinds::standard(host)))
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        Ok(Self { scorer: Scorer::Policy(policy), runtime })
+        Ok(Self { scorer: Arc::new(Scorer::Policy(policy)), runtime })
     }
 
     /// Loads a bundled plugin by name, or a `.wasm` component by path, with a JSON config,
@@ -90,7 +93,7 @@ impl NativeScorer {
                 Ok::<_, String>(plugin)
             })
             .map_err(PyValueError::new_err)?;
-        Ok(Self { scorer: Scorer::Plugin { host, plugin, config }, runtime })
+        Ok(Self { scorer: Arc::new(Scorer::Plugin { host, plugin, config }), runtime })
     }
 
     /// Whether results carry an `advantage`.
@@ -100,6 +103,11 @@ impl NativeScorer {
 
     /// Scores sample dicts; returns result dicts, same order. A malformed sample is an
     /// `invalid` result in its place, never an exception.
+    ///
+    /// The list is scored in pieces that keep every GRPO group whole, so the results equal
+    /// those of one call; each piece goes to the workers as soon as it is read, and its results
+    /// become dicts while later pieces are still scoring: the work that needs the GIL overlaps
+    /// the scoring instead of adding to it.
     #[pyo3(signature = (samples, step = 0.0))]
     fn score<'py>(
         &self,
@@ -107,13 +115,36 @@ impl NativeScorer {
         samples: &Bound<'py, PyList>,
         step: f64,
     ) -> PyResult<Bound<'py, PyList>> {
-        let entries: Vec<Entry> =
-            samples.iter().enumerate().map(|(i, item)| read_entry(i, &item)).collect();
-        let results = py.allow_threads(|| self.results(&entries, step));
-        let records = batch::map_records(&entries, results, self.scorer.has_advantage(), |r| {
-            pythonize::pythonize(py, &r)
-                .map_err(|e| PyRuntimeError::new_err(format!("cannot build a result: {e}")))
-        });
+        let with_advantage = self.scorer.has_advantage();
+        let mut records = Vec::with_capacity(samples.len());
+        let mut finish = |(entries, mut scoring): Piece| {
+            let n = entries.iter().filter(|e| e.is_ok()).count();
+            let results = py.allow_threads(|| self.runtime.block_on(&mut scoring.0));
+            records.extend(batch::map_records(
+                &entries,
+                unwrap_results(results, n),
+                with_advantage,
+                |r| {
+                    pythonize::pythonize(py, &r)
+                        .map_err(|e| PyRuntimeError::new_err(format!("cannot build a result: {e}")))
+                },
+            ));
+        };
+        // A bounded window of pieces in flight: enough to keep every worker busy, few enough
+        // that a long list neither holds many admissions of the host nor reads far ahead.
+        let mut in_flight = VecDeque::new();
+        for range in batch::pieces_keeping_groups(&group_keys(samples), PIECE) {
+            if in_flight.len() == *IN_FLIGHT {
+                finish(in_flight.pop_front().expect("the window is full"));
+            }
+            let entries: Vec<Entry> = range
+                .map(|i| samples.get_item(i).map(|item| read_entry(i, &item)))
+                .collect::<PyResult<_>>()?;
+            let (scorer, batch) = (self.scorer.clone(), batch::samples(&entries));
+            let scoring = self.runtime.spawn(async move { scorer.score(batch, step).await });
+            in_flight.push_back((entries, AbortOnDrop(scoring)));
+        }
+        in_flight.into_iter().for_each(&mut finish);
         PyList::new(py, records.into_iter().collect::<PyResult<Vec<_>>>()?)
     }
 
@@ -133,14 +164,58 @@ impl NativeScorer {
 
 impl NativeScorer {
     /// One (outcome, advantage) per sample entry, in order.
-    fn results(&self, entries: &[Entry], step: f64) -> Vec<(Outcome, Option<f64>)> {
+    fn results(&self, entries: &[Entry], step: f64) -> Results {
         let samples = batch::samples(entries);
         let n = samples.len();
-        // The host refusing the whole call (overload) makes every sample a capacity error.
-        self.runtime
-            .block_on(self.scorer.score(samples, step))
-            .unwrap_or_else(|e| vec![(Outcome::error(ErrorKind::Capacity, e.to_string()), None); n])
+        unwrap_results(Ok(self.runtime.block_on(self.scorer.score(samples, step))), n)
     }
+}
+
+/// One (outcome, advantage) per sample, in order.
+type Results = Vec<(Outcome, Option<f64>)>;
+
+/// How many samples a piece of a scored list holds at least (the plugins' default batch).
+const PIECE: usize = 64;
+
+/// How many pieces of a list are scoring at once: two for each core.
+static IN_FLIGHT: LazyLock<usize> =
+    LazyLock::new(|| 2 * std::thread::available_parallelism().map_or(1, |n| n.get()));
+
+/// A piece of a list: its entries and their scoring.
+type Piece = (Vec<Entry>, AbortOnDrop<Result<Results, HostError>>);
+
+/// The scoring of one piece of a list; cancelled when the call goes away.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// `n` results from a scoring task: the host refusing the call (overload) or the task failing
+/// makes every sample an error of its kind.
+fn unwrap_results(
+    results: Result<Result<Results, HostError>, tokio::task::JoinError>,
+    n: usize,
+) -> Results {
+    let failed = |kind, message: String| vec![(Outcome::error(kind, message), None); n];
+    match results {
+        Ok(Ok(results)) => results,
+        Ok(Err(refused)) => failed(ErrorKind::Capacity, refused.to_string()),
+        Err(e) => failed(ErrorKind::Host, format!("scoring task failed: {e}")),
+    }
+}
+
+/// Each element's GRPO group, where it names one as a string (any other group makes the
+/// sample invalid, outside every group).
+fn group_keys(samples: &Bound<'_, PyList>) -> Vec<Option<String>> {
+    samples.iter().map(|item| group_key(&item)).collect()
+}
+
+fn group_key(item: &Bound<'_, PyAny>) -> Option<String> {
+    let group = item.downcast::<PyDict>().ok()?.get_item("group").ok()??;
+    group.downcast::<PyString>().ok()?.extract().ok()
 }
 
 /// The `i`th element of a batch as a sample, or the `invalid` outcome it gets instead.
@@ -182,7 +257,8 @@ fn plain_sample(item: &Bound<'_, PyAny>) -> Option<Sample> {
             "group" => sample.group = optional(&value)?,
             "reference" if value.is_none() => {}
             "reference" => {
-                let json = json_dumps(item.py()).ok()?.call1((&value,)).ok()?.extract().ok()?;
+                let mut json = String::new();
+                write_json(&value, 0, &mut json)?;
                 sample.reference = Reference::from_json(json).ok()?;
             }
             "meta" => {}
@@ -192,6 +268,54 @@ fn plain_sample(item: &Bound<'_, PyAny>) -> Option<Sample> {
     sample.id = id?;
     sample.completion = completion?;
     Some(sample)
+}
+
+/// Writes `value` as JSON when it holds only what `json.dumps` writes as the same JSON value:
+/// dicts with string keys, lists, strings, integers, finite floats, booleans and `None`, of
+/// their exact types. `None` for anything else (the caller then goes through `json.dumps`).
+fn write_json(value: &Bound<'_, PyAny>, depth: usize, out: &mut String) -> Option<()> {
+    let string = |s: &Bound<'_, PyAny>, out: &mut String| {
+        let s = s.downcast_exact::<PyString>().ok()?.to_cow().ok()?;
+        out.push_str(&serde_json::to_string(&s).ok()?);
+        Some(())
+    };
+    if depth > 32 {
+        return None;
+    } else if value.is_none() {
+        out.push_str("null");
+    } else if let Ok(b) = value.downcast_exact::<PyBool>() {
+        out.push_str(if b.is_true() { "true" } else { "false" });
+    } else if value.is_exact_instance_of::<PyString>() {
+        string(value, out)?;
+    } else if value.is_exact_instance_of::<PyInt>() {
+        out.push_str(&value.extract::<i64>().ok()?.to_string());
+    } else if let Ok(f) = value.downcast_exact::<PyFloat>() {
+        let f = f.value();
+        out.push_str(&serde_json::to_string(&serde_json::Number::from_f64(f)?).ok()?);
+    } else if let Ok(dict) = value.downcast_exact::<PyDict>() {
+        out.push('{');
+        for (i, (key, value)) in dict.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            string(&key, out)?;
+            out.push(':');
+            write_json(&value, depth + 1, out)?;
+        }
+        out.push('}');
+    } else if let Ok(list) = value.downcast_exact::<PyList>() {
+        out.push('[');
+        for (i, value) in list.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            write_json(&value, depth + 1, out)?;
+        }
+        out.push(']');
+    } else {
+        return None;
+    }
+    Some(())
 }
 
 /// Python's `json.dumps`.

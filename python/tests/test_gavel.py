@@ -1,6 +1,7 @@
 """The gavel package in process and against a real `gavel serve` ($GAVEL_BIN)."""
 
 import asyncio
+import json
 import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -77,6 +78,22 @@ def test_async_and_threads(policy):
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda _: policy.score(samples), range(16)))
     assert all(r == expected for r in results)
+
+
+def test_a_long_list_scores_as_one_call(policy):
+    """A list is scored in pieces that keep each group whole, and references are written as
+    JSON without json.dumps: the results equal those of the whole list through the JSON path."""
+    completions = [RIGHT, "<answer>5</answer>", "4", "<think>x</think><answer>4</answer>"]
+    samples = [sample(i, completions[i * 7 % 4], group=f"g{i // 8}") for i in range(300)]
+    for i in (70, 100, 130):  # one group across what would be a cut
+        samples[i]["group"] = "wide"
+    for i in range(200, 220):  # samples without a group
+        del samples[i]["group"]
+    samples[5]["reference"] = {"answer": "4", "extra": [1, 2.5, True, None, {"k": 'v\u00e9"\n'}], "big": 2**70}
+    samples[6]["reference"] = {"answer": 4.0}
+    whole = json.loads(policy._backend.score_json(json.dumps(samples)))
+    assert policy.score(samples) == whole
+    assert len({r["advantage"] for r in whole if r["advantage"] is not None}) > 2
 
 
 def test_trl_and_verl_call_shapes(policy):
