@@ -59,6 +59,7 @@ pub fn write(dir: &Path, name: &str, lang: Lang) -> anyhow::Result<Vec<PathBuf>>
             ("tests/cases.jsonl", CASES.to_owned()),
             ("README.md", readme(name)),
             (".gitignore", "/target\n".to_owned()),
+            (".cargo/config.toml", CARGO_CONFIG.to_owned()),
             ("gavel/sdk/Cargo.toml", SDK_CARGO_TOML.to_owned()),
             (WIT.0, WIT.1.to_owned()),
         ]
@@ -111,6 +112,15 @@ serde = {{ version = "1", features = ["derive"] }}
 "#
     )
 }
+
+/// How the plugin is linked: with a heap to start from, so that a batch seldom grows its
+/// memory (a grown memory costs the host an mprotect and a TLB shootdown on the slot's next
+/// instance).
+const CARGO_CONFIG: &str = r#"# A plugin starts with 1 MiB of heap: one whose memory grows during a batch makes the
+# host take the grown pages back before the next instance (slower on many cores).
+[target.wasm32-wasip2]
+rustflags = ["-C", "link-arg=--initial-heap=1048576"]
+"#;
 
 const SDK_CARGO_TOML: &str = r#"# gavel's plugin SDK, copied here by `gavel plugin new` from the gavel that made this crate.
 [package]
