@@ -69,13 +69,13 @@ impl Default for Config {
 /// (units), degree marks, dollar signs, trailing periods, `\displaystyle`.
 pub fn clean(answer: &str) -> String {
     let mut s = answer.trim().to_owned();
-    // Every pattern below starts with `\`, `^` or `°`. Most answers have none of them, and
-    // each `replace` builds a string searcher (slow in wasm) and a new string.
+    // Every pattern below starts with `,`, `\`, `^` or `°`; most answers hold none of them, and
+    // a `replace` builds a string searcher (slow in wasm) and a new string, so each pattern is
+    // first looked for at the places where its first character is.
     let latex = s.contains(['\\', '^', '°']);
-    if latex {
-        s = s.replace(",\\! ", ",").replace(",\\!", ",");
-    }
     for (from, to) in [
+        (",\\! ", ","),
+        (",\\!", ","),
         ("\\left", ""),
         ("\\right", ""),
         ("\\!", ""),
@@ -96,7 +96,7 @@ pub fn clean(answer: &str) -> String {
         ("\\ldots", ""),
         ("\\dots", ""),
     ] {
-        if latex {
+        if latex && occurs(&s, from) {
             s = s.replace(from, to);
         }
     }
@@ -122,6 +122,13 @@ pub fn clean(answer: &str) -> String {
         }
         _ => s.to_owned(),
     }
+}
+
+/// Whether `pattern` occurs in `s`, found by its first byte (no searcher to build).
+fn occurs(s: &str, pattern: &str) -> bool {
+    let (s, pattern) = (s.as_bytes(), pattern.as_bytes());
+    let first = pattern[0];
+    s.iter().enumerate().any(|(i, &b)| b == first && s[i..].starts_with(pattern))
 }
 
 /// A number written as one English word (`five`, `twelve`).
@@ -228,10 +235,10 @@ fn gold_answer(gold: &str) -> String {
     gold.to_owned()
 }
 
-/// The same text after cleaning, ignoring spaces, and ignoring case for words (`Monday`,
+/// The same cleaned text, ignoring spaces, and ignoring case for words (`Monday`,
 /// hexadecimal): a verdict for answers that are not mathematics.
 fn same_text(gold: &str, answer: &str) -> bool {
-    let norm = |s: &str| clean(s).replace(' ', "");
+    let norm = |s: &str| s.replace(' ', "");
     let (g, a) = (norm(gold), norm(answer));
     if g == a {
         return true;
@@ -247,7 +254,12 @@ fn ellipsis(s: &str) -> bool {
 
 /// Parses an answer after cleaning it.
 pub fn parse(answer: &str) -> Result<expr::Expr, expr::ParseError> {
-    let toks: Vec<lex::Tok> = lex::lex(&clean(answer))
+    parse_clean(&clean(answer))
+}
+
+/// Parses an answer already cleaned by [`clean`].
+fn parse_clean(cleaned: &str) -> Result<expr::Expr, expr::ParseError> {
+    let toks: Vec<lex::Tok> = lex::lex(cleaned)
         .into_iter()
         .filter(|t| !matches!(t, lex::Tok::Ident(w) if w.starts_with("word:")))
         .collect();
@@ -261,9 +273,11 @@ pub fn reward(sample: &Sample, config: &Config) -> Outcome {
     };
     // The gold goes through the same extraction when it is more than a bare answer.
     let gold_text = gold_answer(&gold_text);
-    let gold = match parse(&gold_text) {
+    // Each side is cleaned once; parsing and the textual checks all read the cleaned text.
+    let gold_clean = clean(&gold_text);
+    let gold = match parse_clean(&gold_clean) {
         Ok(gold) => Some(gold),
-        Err(_) if clean(&gold_text).is_empty() => {
+        Err(_) if gold_clean.is_empty() => {
             return Outcome::invalid("reference.answer is empty");
         }
         Err(_) => None,
@@ -281,15 +295,16 @@ pub fn reward(sample: &Sample, config: &Config) -> Outcome {
         lenient_lists: config.sets == SetMode::Lenient,
     };
     // Hexadecimal and similar codes are text, not products of digits and letters.
-    let textual = |t: &str| clean(t).starts_with("0x");
-    let gold = if textual(&gold_text) || textual(&answer) { None } else { gold };
-    let (equal, parse_ok) = match (gold, parse(&answer)) {
+    let answer_clean = clean(&answer);
+    let textual = |cleaned: &str| cleaned.starts_with("0x");
+    let gold = if textual(&gold_clean) || textual(&answer_clean) { None } else { gold };
+    let (equal, parse_ok) = match (gold, parse_clean(&answer_clean)) {
         (Some(g), Ok(p)) => (compare::equal(&g, &p, &rules), true),
         // Unparseable on either side: only the same text after cleaning is equal.
-        (_, parsed) => (same_text(&gold_text, &answer), parsed.is_ok()),
+        (_, parsed) => (same_text(&gold_clean, &answer_clean), parsed.is_ok()),
     };
-    let equal =
-        (equal || same_text(&gold_text, &answer)) && ellipsis(&gold_text) == ellipsis(&answer);
+    let equal = (equal || same_text(&gold_clean, &answer_clean))
+        && ellipsis(&gold_text) == ellipsis(&answer);
     let value = f64::from(u8::from(equal));
     let shown: String = answer.chars().take(60).collect();
     Score::new(value)
