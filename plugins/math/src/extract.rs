@@ -132,10 +132,18 @@ fn phrase(text: &str) -> Option<String> {
     let lower = text.to_lowercase();
     let anchors =
         ["final answer is", "final answer:", "the answer is", "answer is:", "answer:", "answer is"];
-    let (pos, len) = anchors
-        .iter()
-        .filter_map(|a| lower.rfind(a).map(|p| (p, a.len())))
-        .max_by_key(|(p, len)| (*p, *len))?;
+    // The last anchor, the longest of those that start there. Each holds "answer", so one
+    // search for it finds every place an anchor can start (six `rfind`s built six searchers).
+    let bytes = lower.as_bytes();
+    let (pos, len) = lower
+        .match_indices("answer")
+        .flat_map(|(at, _)| {
+            anchors.iter().filter_map(move |a| {
+                let start = at.checked_sub(a.find("answer").unwrap_or(0))?;
+                bytes[start..].starts_with(a.as_bytes()).then_some((start, a.len()))
+            })
+        })
+        .max()?;
     if lower.len() != text.len() {
         return None;
     }
