@@ -230,9 +230,11 @@ fn unordered(g: &[Expr], p: &[Expr], rules: &Rules) -> bool {
 
 /// Two numbers or expressions.
 fn scalars_equal(g: &Expr, p: &Expr, rules: &Rules) -> bool {
-    if show(g) == show(p) {
+    if g == p {
         return true;
     }
+    // Where both sides have exact values, those decide (the same canonical text would mean
+    // the same value, so the text is compared only after).
     if let (Some(a), Some(b)) = (exact(g), exact(p)) {
         // A percent sign is ignored on the gold (`12.5%` = 12.5) and between whole numbers
         // (`28` = `28%`); a fractional answer given as a percent must be the gold / 100.
@@ -248,6 +250,9 @@ fn scalars_equal(g: &Expr, p: &Expr, rules: &Rules) -> bool {
             (_, Some(d)) if d >= MIN_ROUNDED_DECIMALS => rounds_to(&a, &b, d),
             _ => false,
         };
+    }
+    if show(g) == show(p) {
+        return true;
     }
     // Too large to evaluate: powers with the same exact base and exponent are equal.
     if let (Expr::Pow(gb, ge), Expr::Pow(pb, pe)) = (g, p)

@@ -1,5 +1,7 @@
 //! Finding the final answer in a full completion.
 
+use crate::search;
+
 /// Where answers are looked for, in order of priority.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -17,7 +19,7 @@ pub enum Mode {
 /// The answer text of a completion, or `None` when there is none.
 pub fn answer(completion: &str, mode: Mode) -> Option<String> {
     // Reasoning before `</think>` is not the answer.
-    let text = completion.rsplit_once("</think>").map_or(completion, |(_, after)| after);
+    let text = search::rfind(completion, "</think>").map_or(completion, |at| &completion[at + 8..]);
     match mode {
         Mode::Whole => non_empty(text),
         Mode::Boxed => boxed(text),
@@ -41,12 +43,8 @@ fn non_empty(s: &str) -> Option<String> {
 fn boxed(text: &str) -> Option<String> {
     let mut boxes: Vec<(usize, usize, String)> = Vec::new();
     let mut from = 0;
-    while let Some(found) = ["\\boxed", "\\fbox"]
-        .iter()
-        .filter_map(|cmd| text[from..].find(cmd).map(|i| (from + i, cmd.len())))
-        .min()
-    {
-        let (start, len) = found;
+    while let Some((at, len)) = search::find_any(&text[from..], b'\\', &["\\boxed", "\\fbox"]) {
+        let start = from + at;
         let after = start + len;
         let rest = &text[after..];
         if let Some(body) = rest.strip_prefix('{') {
@@ -79,7 +77,7 @@ fn boxed(text: &str) -> Option<String> {
     parts.dedup();
     let joined = parts.join(", ");
     // `\boxed{\boxed{100}}`: the innermost box.
-    if joined.contains("\\boxed") || joined.contains("\\fbox") {
+    if search::contains(&joined, "\\boxed") || search::contains(&joined, "\\fbox") {
         return boxed(&joined).or_else(|| non_empty(&joined));
     }
     non_empty(&joined)
@@ -92,7 +90,7 @@ fn joins(between: &str) -> bool {
     for noise in
         ["\\qquad", "\\quad", "\\text{", "\\mbox{", "\\,", "\\;", "}", "$", ",", ";", "\\(", "\\)"]
     {
-        text = text.replace(noise, " ");
+        text = search::replace(&text, noise, " ");
     }
     let words: Vec<&str> = text.split_whitespace().collect();
     words.is_empty() || (words.len() <= 3 && matches!(words.last(), Some(&"and" | &"or")))
@@ -122,8 +120,8 @@ fn balanced(body: &str) -> Option<usize> {
 
 fn tagged(text: &str, tag: &str) -> Option<String> {
     let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
-    let start = text.rfind(&open)? + open.len();
-    let end = text[start..].find(&close).map_or(text.len(), |e| start + e);
+    let start = search::rfind(text, &open)? + open.len();
+    let end = search::find(&text[start..], &close).map_or(text.len(), |e| start + e);
     non_empty(&text[start..end]).and_then(|inner| boxed(&inner).or(Some(inner)))
 }
 
@@ -149,7 +147,7 @@ fn phrase(text: &str) -> Option<String> {
     }
     let rest = &text[pos + len..];
     let line = rest.trim_start().lines().next().unwrap_or("");
-    let line = line.split(". I hope").next().unwrap_or(line);
+    let line = search::find(line, ". I hope").map_or(line, |at| &line[..at]);
     let line = line.trim().trim_end_matches('.').trim();
     let line = line.trim_start_matches(':').trim();
     let line = line.strip_prefix("**").and_then(|l| l.strip_suffix("**")).unwrap_or(line);
@@ -165,8 +163,8 @@ fn phrase(text: &str) -> Option<String> {
 }
 
 fn bold(text: &str) -> Option<String> {
-    let end = text.rfind("**")?;
-    let start = text[..end].rfind("**")? + 2;
+    let end = search::rfind(text, "**")?;
+    let start = search::rfind(&text[..end], "**")? + 2;
     let inner = &text[start..end];
     (inner.len() <= 80 && inner.chars().any(|c| c.is_ascii_digit()))
         .then(|| inner.trim().to_owned())
@@ -178,8 +176,8 @@ fn math_span(text: &str) -> Option<String> {
     candidates
         .iter()
         .filter_map(|(open, close)| {
-            let end = text.rfind(close)?;
-            let start = text[..end].rfind(open)? + open.len();
+            let end = search::rfind(text, close)?;
+            let start = search::rfind(&text[..end], open)? + open.len();
             let inner = non_empty(&text[start..end])?;
             Some((end, inner))
         })
@@ -190,7 +188,7 @@ fn math_span(text: &str) -> Option<String> {
 /// The last math span, unless a number comes after it ("the largest $n$ is 34").
 fn math_span_or_later_number(text: &str) -> Option<String> {
     let span = math_span(text)?;
-    let span_end = text.rfind(span.as_str()).map_or(0, |p| p + span.len());
+    let span_end = search::rfind(text, &span).map_or(0, |p| p + span.len());
     let tail = &text[span_end..];
     match last_number(tail) {
         Some(number) if tail.trim_start_matches(['$', ' ']).len() > 1 => Some(number),
@@ -201,7 +199,7 @@ fn math_span_or_later_number(text: &str) -> Option<String> {
 /// A short completion is its own answer.
 fn short(text: &str) -> Option<String> {
     let t = text.trim();
-    (t.len() <= 40 && !t.contains(". ")).then(|| t.to_owned()).filter(|s| !s.is_empty())
+    (t.len() <= 40 && !search::contains(t, ". ")).then(|| t.to_owned()).filter(|s| !s.is_empty())
 }
 
 /// The last number in the text, with a sign, decimals or a `/` fraction.

@@ -92,7 +92,7 @@ pub fn lex(text: &str) -> Vec<Tok> {
             }
             i = j;
         } else {
-            let rest: String = chars[i..(i + 2).min(chars.len())].iter().collect();
+            let rest = &chars[i..(i + 2).min(chars.len())];
             // Unicode spellings of operators, constants and functions.
             let symbol = match c {
                 '×' | '·' => Some(Tok::Op("*")),
@@ -110,7 +110,9 @@ pub fn lex(text: &str) -> Vec<Tok> {
             if let Some(tok) = symbol {
                 toks.push(tok);
                 i += 1;
-            } else if let Some(op) = OPS.iter().find(|op| op.len() == 2 && rest == **op) {
+            } else if let Some(op) =
+                OPS.iter().find(|op| op.len() == 2 && op.chars().eq(rest.iter().copied()))
+            {
                 toks.push(Tok::Op(op));
                 i += 2;
             } else if let Some(op) = OPS.iter().find(|op| op.len() == 1 && op.starts_with(c)) {

@@ -20,6 +20,7 @@ pub mod eval;
 pub mod expr;
 pub mod extract;
 pub mod lex;
+pub mod search;
 
 use gavel_plugin::{Outcome, Sample, Score};
 
@@ -96,8 +97,8 @@ pub fn clean(answer: &str) -> String {
         ("\\ldots", ""),
         ("\\dots", ""),
     ] {
-        if latex && occurs(&s, from) {
-            s = s.replace(from, to);
+        if latex && search::contains(&s, from) {
+            s = search::replace(&s, from, to);
         }
     }
     let mut unwrapped = unwrap_text(&s, false);
@@ -122,13 +123,6 @@ pub fn clean(answer: &str) -> String {
         }
         _ => s.to_owned(),
     }
-}
-
-/// Whether `pattern` occurs in `s`, found by its first byte (no searcher to build).
-fn occurs(s: &str, pattern: &str) -> bool {
-    let (s, pattern) = (s.as_bytes(), pattern.as_bytes());
-    let first = pattern[0];
-    s.iter().enumerate().any(|(i, &b)| b == first && s[i..].starts_with(pattern))
 }
 
 /// A number written as one English word (`five`, `twelve`).
@@ -162,7 +156,8 @@ fn number_word(s: &str) -> Option<u32> {
 
 /// `0.1\overline{6}` as the fraction it denotes, `(16 - 1)/90`.
 fn repeating_decimal(s: &str) -> Option<String> {
-    let (head, rest) = s.split_once("\\overline{")?;
+    let at = search::find(s, "\\overline{")?;
+    let (head, rest) = (&s[..at], &s[at + "\\overline{".len()..]);
     let (cycle, tail) = rest.split_once('}')?;
     let (int, frac) = head.split_once('.')?;
     let digits = |t: &str| t.chars().all(|c| c.is_ascii_digit());
@@ -187,15 +182,8 @@ fn repeating_decimal(s: &str) -> Option<String> {
 fn unwrap_text(s: &str, keep_words: bool) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
-    // Every command starts with `\`: most answers need only that one check.
-    let next_command = |rest: &str| {
-        ["\\text{", "\\textbf{", "\\mbox{", "\\mathrm{", "\\textnormal{", "\\mathbf{"]
-            .iter()
-            .filter_map(|cmd| rest.find(cmd).map(|p| (p, cmd.len())))
-            .min()
-    };
-    while let Some(pos) = rest.contains('\\').then(|| next_command(rest)).flatten() {
-        let (p, len) = pos;
+    let commands = ["\\text{", "\\textbf{", "\\mbox{", "\\mathrm{", "\\textnormal{", "\\mathbf{"];
+    while let Some((p, len)) = search::find_any(rest, b'\\', &commands) {
         out.push_str(&rest[..p]);
         let body = &rest[p + len..];
         let Some(end) = body.find('}') else {
@@ -228,7 +216,8 @@ fn unwrap_text(s: &str, keep_words: bool) -> String {
 
 /// The answer inside a gold that is written like a completion (`\\boxed{…}`, prose, `$…$`).
 fn gold_answer(gold: &str) -> String {
-    let looks_like_text = gold.contains("\\boxed") || gold.contains("\\fbox") || gold.len() > 80;
+    let looks_like_text =
+        search::contains(gold, "\\boxed") || search::contains(gold, "\\fbox") || gold.len() > 80;
     if looks_like_text && let Some(answer) = extract::answer(gold, extract::Mode::Auto) {
         return answer;
     }
@@ -249,7 +238,7 @@ fn same_text(gold: &str, answer: &str) -> bool {
 
 /// Whether an answer trails off (`1, 2, 3, …`): never equal to a finite list.
 fn ellipsis(s: &str) -> bool {
-    ["...", "\\ldots", "\\cdots", "\\dots", "…"].iter().any(|e| s.contains(e))
+    ["...", "\\ldots", "\\cdots", "\\dots", "…"].iter().any(|e| search::contains(s, e))
 }
 
 /// Parses an answer after cleaning it.
