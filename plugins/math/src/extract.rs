@@ -19,7 +19,9 @@ pub enum Mode {
 /// The answer text of a completion, or `None` when there is none.
 pub fn answer(completion: &str, mode: Mode) -> Option<String> {
     // Reasoning before `</think>` is not the answer.
-    let text = search::rfind(completion, "</think>").map_or(completion, |at| &completion[at + 8..]);
+    const THINK_END: &str = "</think>";
+    let text = search::rfind(completion, THINK_END)
+        .map_or(completion, |at| &completion[at + THINK_END.len()..]);
     match mode {
         Mode::Whole => non_empty(text),
         Mode::Boxed => boxed(text),
@@ -131,13 +133,12 @@ fn phrase(text: &str) -> Option<String> {
     let anchors =
         ["final answer is", "final answer:", "the answer is", "answer is:", "answer:", "answer is"];
     // The last anchor, the longest of those that start there. Each holds "answer", so one
-    // search for it finds every place an anchor can start (six `rfind`s built six searchers).
+    // scan for it finds every place an anchor can start.
     let bytes = lower.as_bytes();
-    let (pos, len) = lower
-        .match_indices("answer")
-        .flat_map(|(at, _)| {
+    let (pos, len) = search::positions(&lower, "answer")
+        .flat_map(|at| {
             anchors.iter().filter_map(move |a| {
-                let start = at.checked_sub(a.find("answer").unwrap_or(0))?;
+                let start = at.checked_sub(search::find(a, "answer")?)?;
                 bytes[start..].starts_with(a.as_bytes()).then_some((start, a.len()))
             })
         })

@@ -71,8 +71,7 @@ impl Default for Config {
 pub fn clean(answer: &str) -> String {
     let mut s = answer.trim().to_owned();
     // Every pattern below starts with `,`, `\`, `^` or `°`; most answers hold none of them, and
-    // a `replace` builds a string searcher (slow in wasm) and a new string, so each pattern is
-    // first looked for at the places where its first character is.
+    // a replacement builds a new string, so each pattern is looked for first.
     let latex = s.contains(['\\', '^', '°']);
     for (from, to) in [
         (",\\! ", ","),

@@ -5,19 +5,22 @@
 //! set-up costs more than the search (in wasm above all). These scan for the needle's first
 //! byte and compare there.
 
+/// Every byte offset where `needle` starts in `hay`, first to last; none for an empty needle.
+/// (A match of a whole UTF-8 needle starts and ends on character boundaries.)
+pub fn positions<'a>(hay: &'a str, needle: &'a str) -> impl DoubleEndedIterator<Item = usize> + 'a {
+    let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
+    let end = if needle.is_empty() { 0 } else { hay.len() };
+    (0..end).filter(move |&i| hay[i] == needle[0] && hay[i..].starts_with(needle))
+}
+
 /// Byte offset of the first `needle` in `hay`.
 pub fn find(hay: &str, needle: &str) -> Option<usize> {
-    let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
-    let first = *needle.first()?;
-    // A match of a whole UTF-8 needle starts and ends on character boundaries.
-    (0..hay.len()).find(|&i| hay[i] == first && hay[i..].starts_with(needle))
+    positions(hay, needle).next()
 }
 
 /// Byte offset of the last `needle` in `hay`.
 pub fn rfind(hay: &str, needle: &str) -> Option<usize> {
-    let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
-    let first = *needle.first()?;
-    (0..hay.len()).rev().find(|&i| hay[i] == first && hay[i..].starts_with(needle))
+    positions(hay, needle).next_back()
 }
 
 /// The first place in `hay` where one of `needles`, which all start with the byte `first`,
@@ -64,6 +67,10 @@ mod tests {
             prop_assert_eq!(rfind(&hay, &needle), hay.rfind(needle.as_str()));
             prop_assert_eq!(contains(&hay, &needle), hay.contains(needle.as_str()));
             prop_assert_eq!(replace(&hay, &needle, "x"), hay.replace(needle.as_str(), "x"));
+            let all: Vec<usize> = positions(&hay, &needle).collect();
+            let expected: Vec<usize> =
+                (0..hay.len()).filter(|&i| hay.get(i..).is_some_and(|t| t.starts_with(needle.as_str()))).collect();
+            prop_assert_eq!(all, expected);
         }
     }
 
@@ -71,5 +78,6 @@ mod tests {
     fn an_empty_needle_is_never_found() {
         assert_eq!(find("abc", ""), None);
         assert_eq!(rfind("abc", ""), None);
+        assert_eq!(positions("abc", "").count(), 0);
     }
 }
