@@ -32,6 +32,19 @@ pub fn samples(entries: &[Entry]) -> Vec<Sample> {
     entries.iter().filter_map(|e| e.as_ref().ok().cloned()).collect()
 }
 
+/// Moves the samples out of the entries, in order, for a scorer that takes them by value; each
+/// sample entry keeps only its id, which is all [`map_records`] reads of it afterwards.
+pub fn take_samples(entries: &mut [Entry]) -> Vec<Sample> {
+    entries
+        .iter_mut()
+        .filter_map(|entry| entry.as_mut().ok())
+        .map(|sample| {
+            let id = sample.id.clone();
+            std::mem::replace(sample, Sample::new(id, String::new()))
+        })
+        .collect()
+}
+
 /// The records of a batch as a JSON array, in order: `results` holds one (outcome, advantage)
 /// per sample entry; `with_advantage` adds the `advantage` field to every record.
 pub fn write_records(
@@ -106,8 +119,10 @@ mod tests {
     fn malformed_elements_keep_their_place() {
         let items: Vec<Box<RawValue>> =
             serde_json::from_str(r#"[{"id": "a", "completion": "x"}, {"id": "b"}, 3]"#).unwrap();
-        let entries = read_entries(&items);
+        let mut entries = read_entries(&items);
         assert_eq!(samples(&entries).len(), 1);
+        let taken = take_samples(&mut entries);
+        assert_eq!((taken.len(), taken[0].completion.as_str()), (1, "x"));
         let text = write_records(&entries, [(Outcome::scored(1.0), Some(0.5))], true);
         let records: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(records[0]["advantage"], 0.5);

@@ -13,6 +13,6 @@ mod reference;
 mod sample;
 
 pub use outcome::{ErrorKind, Outcome, Score, Status, TimeoutKind};
-pub use record::Record;
+pub use record::{Field, Record};
 pub use reference::Reference;
 pub use sample::{Sample, SampleError};

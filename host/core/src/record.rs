@@ -28,48 +28,83 @@ impl<'a> Record<'a> {
     }
 }
 
-struct Components<'a>(&'a [(String, f64)]);
+/// The value of one field of a record.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Field<'a> {
+    /// Free text: the id, a message, an explanation.
+    Text(&'a str),
+    /// One of a closed set of names: a status or a failure's kind (worth interning).
+    Name(&'static str),
+    /// A number.
+    Number(f64),
+    /// `null`.
+    Null,
+    /// The components: name to value, in the scorer's order.
+    Components(&'a [(String, f64)]),
+}
 
-impl Serialize for Components<'_> {
+impl<'a> Record<'a> {
+    /// The record's fields in order: the one definition of a record's shape, which the JSON
+    /// writer and the Python package's dict builder both follow.
+    pub fn fields(&self) -> impl Iterator<Item = (&'static str, Field<'a>)> + use<'a> {
+        let outcome = self.outcome;
+        let optional = |value: Option<&'a str>| value.map_or(Field::Null, Field::Text);
+        let components: &'a [(String, f64)] = match outcome {
+            Outcome::Scored(score) => &score.components,
+            _ => &[],
+        };
+        let detail = match outcome {
+            Outcome::Timeout { kind, .. } => Some((
+                "kind",
+                Field::Name(match kind {
+                    TimeoutKind::Deadline => "deadline",
+                    TimeoutKind::Fuel => "fuel",
+                }),
+            )),
+            Outcome::Error { kind, .. } => Some(("kind", Field::Name(kind.as_str()))),
+            Outcome::Scored(score) => {
+                score.explanation.as_deref().map(|e| ("explanation", Field::Text(e)))
+            }
+            _ => None,
+        };
+        let advantage = self.advantage.map(|a| ("advantage", a.map_or(Field::Null, Field::Number)));
+        [
+            Some(("id", Field::Text(self.id))),
+            Some(("status", Field::Name(outcome.status().as_str()))),
+            Some(("reward", outcome.reward().map_or(Field::Null, Field::Number))),
+            Some(("components", Field::Components(components))),
+            Some(("error", optional(outcome.message()))),
+            detail,
+            advantage,
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
+impl Serialize for Field<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (name, value) in self.0 {
-            map.serialize_entry(name, value)?;
+        match *self {
+            Field::Text(text) => s.serialize_str(text),
+            Field::Name(name) => s.serialize_str(name),
+            Field::Number(n) => s.serialize_f64(n),
+            Field::Null => s.serialize_none(),
+            Field::Components(components) => {
+                let mut map = s.serialize_map(Some(components.len()))?;
+                for (name, value) in components {
+                    map.serialize_entry(name, value)?;
+                }
+                map.end()
+            }
         }
-        map.end()
     }
 }
 
 impl Serialize for Record<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        map.serialize_entry("id", self.id)?;
-        map.serialize_entry("status", self.outcome.status().as_str())?;
-        map.serialize_entry("reward", &self.outcome.reward())?;
-        let components: &[(String, f64)] = match self.outcome {
-            Outcome::Scored(score) => &score.components,
-            _ => &[],
-        };
-        map.serialize_entry("components", &Components(components))?;
-        map.serialize_entry("error", &self.outcome.message())?;
-        match self.outcome {
-            Outcome::Timeout { kind, .. } => map.serialize_entry(
-                "kind",
-                match kind {
-                    TimeoutKind::Deadline => "deadline",
-                    TimeoutKind::Fuel => "fuel",
-                },
-            )?,
-            Outcome::Error { kind, .. } => map.serialize_entry("kind", kind.as_str())?,
-            Outcome::Scored(score) => {
-                if let Some(explanation) = &score.explanation {
-                    map.serialize_entry("explanation", explanation)?;
-                }
-            }
-            _ => {}
-        }
-        if let Some(advantage) = self.advantage {
-            map.serialize_entry("advantage", &advantage)?;
+        for (key, field) in self.fields() {
+            map.serialize_entry(key, &field)?;
         }
         map.end()
     }
@@ -95,6 +130,18 @@ mod tests {
         assert_eq!(
             to_json(&outcome),
             json!({"id": "a", "status": "ok", "reward": 1.0, "components": {"match": 1.0}, "error": null})
+        );
+    }
+
+    #[test]
+    fn fields_come_in_one_order() {
+        let outcome = Outcome::timeout(TimeoutKind::Deadline, "slow");
+        let record = Record { id: "a", outcome: &outcome, advantage: Some(None) };
+        let keys: Vec<&str> = record.fields().map(|(key, _)| key).collect();
+        assert_eq!(keys, ["id", "status", "reward", "components", "error", "kind", "advantage"]);
+        assert_eq!(
+            serde_json::to_string(&record).unwrap(),
+            r#"{"id":"a","status":"timeout","reward":null,"components":{},"error":"slow","kind":"deadline","advantage":null}"#
         );
     }
 
