@@ -3,24 +3,25 @@
 //! GIL released while scoring; the Python half (`gavel/__init__.py`) adds the trainers' call
 //! shapes.
 //!
-//! Samples are read straight from the dicts when they are plain (known keys, string fields, a
-//! string or integer id, a reference of plain JSON values); anything else goes through
-//! `json.dumps` and the same reader as a JSON line, so its verdict and its error message are
-//! the daemon's to the letter.
+//! Samples are read straight from the dicts when they are plain (`read`), results are built
+//! as dicts field by field (`results`).
+
+mod read;
+mod results;
 
 use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::{Arc, LazyLock};
 
 use gavel_core::batch::{self, Entry};
-use gavel_core::{ErrorKind, Outcome, Reference, Sample};
+use gavel_core::{ErrorKind, Outcome};
 use gavel_host::{Host, HostConfig, HostError};
 use gavel_policy::{Policy, Scorer, SourceKinds};
 use gavel_sandbox::WasmLimits;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::sync::GILOnceCell;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
+use pyo3::types::PyList;
+use results::ResultDicts;
 use serde_json::value::RawValue;
 
 /// A policy or a plugin, ready to score; safe to share between threads.
@@ -117,32 +118,28 @@ impl NativeScorer {
     ) -> PyResult<Bound<'py, PyList>> {
         let with_advantage = self.scorer.has_advantage();
         let mut records = Vec::with_capacity(samples.len());
-        let mut finish = |(entries, mut scoring): Piece| {
-            let n = entries.iter().filter(|e| e.is_ok()).count();
+        let mut dicts = ResultDicts::new(py);
+        let mut finish = |(entries, n, mut scoring): Piece| {
             let results = py.allow_threads(|| self.runtime.block_on(&mut scoring.0));
-            records.extend(batch::map_records(
-                &entries,
-                unwrap_results(results, n),
-                with_advantage,
-                |r| {
-                    pythonize::pythonize(py, &r)
-                        .map_err(|e| PyRuntimeError::new_err(format!("cannot build a result: {e}")))
-                },
-            ));
+            let results = unwrap_results(results, n);
+            records.extend(batch::map_records(&entries, results, with_advantage, |record| {
+                dicts.build(record)
+            }));
         };
         // A bounded window of pieces in flight: enough to keep every worker busy, few enough
         // that a long list neither holds many admissions of the host nor reads far ahead.
         let mut in_flight = VecDeque::new();
-        for range in batch::pieces_keeping_groups(&group_keys(samples), PIECE) {
+        for range in batch::pieces_keeping_groups(&read::group_keys(samples), PIECE) {
             if in_flight.len() == *IN_FLIGHT {
                 finish(in_flight.pop_front().expect("the window is full"));
             }
-            let entries: Vec<Entry> = range
-                .map(|i| samples.get_item(i).map(|item| read_entry(i, &item)))
+            let mut entries: Vec<Entry> = range
+                .map(|i| samples.get_item(i).map(|item| read::read_entry(i, &item)))
                 .collect::<PyResult<_>>()?;
-            let (scorer, batch) = (self.scorer.clone(), batch::samples(&entries));
+            let (scorer, batch) = (self.scorer.clone(), batch::take_samples(&mut entries));
+            let n = batch.len();
             let scoring = self.runtime.spawn(async move { scorer.score(batch, step).await });
-            in_flight.push_back((entries, AbortOnDrop(scoring)));
+            in_flight.push_back((entries, n, AbortOnDrop(scoring)));
         }
         in_flight.into_iter().for_each(&mut finish);
         PyList::new(py, records.into_iter().collect::<PyResult<Vec<_>>>()?)
@@ -155,8 +152,8 @@ impl NativeScorer {
         let items: Vec<Box<RawValue>> = serde_json::from_str(samples_json)
             .map_err(|e| PyValueError::new_err(format!("samples must be a JSON array: {e}")))?;
         py.allow_threads(|| {
-            let entries = batch::read_entries(&items);
-            let results = self.results(&entries, step);
+            let mut entries = batch::read_entries(&items);
+            let results = self.results(&mut entries, step);
             Ok(batch::write_records(&entries, results, self.scorer.has_advantage()))
         })
     }
@@ -164,8 +161,8 @@ impl NativeScorer {
 
 impl NativeScorer {
     /// One (outcome, advantage) per sample entry, in order.
-    fn results(&self, entries: &[Entry], step: f64) -> Results {
-        let samples = batch::samples(entries);
+    fn results(&self, entries: &mut [Entry], step: f64) -> Results {
+        let samples = batch::take_samples(entries);
         let n = samples.len();
         unwrap_results(Ok(self.runtime.block_on(self.scorer.score(samples, step))), n)
     }
@@ -181,8 +178,8 @@ const PIECE: usize = 64;
 static IN_FLIGHT: LazyLock<usize> =
     LazyLock::new(|| 2 * std::thread::available_parallelism().map_or(1, |n| n.get()));
 
-/// A piece of a list: its entries and their scoring.
-type Piece = (Vec<Entry>, AbortOnDrop<Result<Results, HostError>>);
+/// A piece of a list: its entries (the samples' ids), how many are samples, and their scoring.
+type Piece = (Vec<Entry>, usize, AbortOnDrop<Result<Results, HostError>>);
 
 /// The scoring of one piece of a list; cancelled when the call goes away.
 struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
@@ -205,125 +202,6 @@ fn unwrap_results(
         Ok(Err(refused)) => failed(ErrorKind::Capacity, refused.to_string()),
         Err(e) => failed(ErrorKind::Host, format!("scoring task failed: {e}")),
     }
-}
-
-/// Each element's GRPO group, where it names one as a string (any other group makes the
-/// sample invalid, outside every group).
-fn group_keys(samples: &Bound<'_, PyList>) -> Vec<Option<String>> {
-    samples.iter().map(|item| group_key(&item)).collect()
-}
-
-fn group_key(item: &Bound<'_, PyAny>) -> Option<String> {
-    let group = item.downcast::<PyDict>().ok()?.get_item("group").ok()??;
-    group.downcast::<PyString>().ok()?.extract().ok()
-}
-
-/// The `i`th element of a batch as a sample, or the `invalid` outcome it gets instead.
-fn read_entry(i: usize, item: &Bound<'_, PyAny>) -> Entry {
-    if let Some(sample) = plain_sample(item) {
-        return Ok(sample);
-    }
-    let invalid = |id: Option<String>, message: String| {
-        (id.unwrap_or_else(|| format!("#{i}")), Outcome::invalid(format!("sample {i}: {message}")))
-    };
-    let text = json_dumps(item.py()).and_then(|dumps| dumps.call1((item,))?.extract::<String>());
-    match text {
-        Ok(text) => Sample::from_json_line(&text).map_err(|e| invalid(e.id, e.message)),
-        Err(e) => Err(invalid(None, format!("not JSON: {e}"))),
-    }
-}
-
-/// A dict with only a sample's keys, string fields and a string or integer id, read as it is;
-/// `None` for anything else (the JSON reader then judges it).
-fn plain_sample(item: &Bound<'_, PyAny>) -> Option<Sample> {
-    let dict = item.downcast::<PyDict>().ok()?;
-    let text = |value: &Bound<'_, PyAny>| value.downcast::<PyString>().ok()?.extract().ok();
-    let optional = |value: &Bound<'_, PyAny>| match value.is_none() {
-        true => Some(None),
-        false => text(value).map(Some),
-    };
-    let (mut id, mut completion) = (None, None);
-    let mut sample = Sample::new(String::new(), String::new());
-    for (key, value) in dict.iter() {
-        match key.downcast::<PyString>().ok()?.to_cow().ok()?.as_ref() {
-            "id" if value.is_instance_of::<PyBool>() => return None,
-            "id" if value.is_instance_of::<PyInt>() => {
-                id = Some(value.extract::<i64>().ok()?.to_string())
-            }
-            "id" => id = Some(text(&value)?),
-            "completion" => completion = Some(text(&value)?),
-            "prompt" => sample.prompt = text(&value)?,
-            "task" => sample.task = optional(&value)?,
-            "group" => sample.group = optional(&value)?,
-            "reference" if value.is_none() => {}
-            "reference" => {
-                let mut json = String::new();
-                write_json(&value, 0, &mut json)?;
-                sample.reference = Reference::from_json(json).ok()?;
-            }
-            "meta" => {}
-            _ => return None,
-        }
-    }
-    sample.id = id?;
-    sample.completion = completion?;
-    Some(sample)
-}
-
-/// Writes `value` as JSON when it holds only what `json.dumps` writes as the same JSON value:
-/// dicts with string keys, lists, strings, integers, finite floats, booleans and `None`, of
-/// their exact types. `None` for anything else (the caller then goes through `json.dumps`).
-fn write_json(value: &Bound<'_, PyAny>, depth: usize, out: &mut String) -> Option<()> {
-    let string = |s: &Bound<'_, PyAny>, out: &mut String| {
-        let s = s.downcast_exact::<PyString>().ok()?.to_cow().ok()?;
-        out.push_str(&serde_json::to_string(&s).ok()?);
-        Some(())
-    };
-    if depth > 32 {
-        return None;
-    } else if value.is_none() {
-        out.push_str("null");
-    } else if let Ok(b) = value.downcast_exact::<PyBool>() {
-        out.push_str(if b.is_true() { "true" } else { "false" });
-    } else if value.is_exact_instance_of::<PyString>() {
-        string(value, out)?;
-    } else if value.is_exact_instance_of::<PyInt>() {
-        out.push_str(&value.extract::<i64>().ok()?.to_string());
-    } else if let Ok(f) = value.downcast_exact::<PyFloat>() {
-        let f = f.value();
-        out.push_str(&serde_json::to_string(&serde_json::Number::from_f64(f)?).ok()?);
-    } else if let Ok(dict) = value.downcast_exact::<PyDict>() {
-        out.push('{');
-        for (i, (key, value)) in dict.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            string(&key, out)?;
-            out.push(':');
-            write_json(&value, depth + 1, out)?;
-        }
-        out.push('}');
-    } else if let Ok(list) = value.downcast_exact::<PyList>() {
-        out.push('[');
-        for (i, value) in list.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            write_json(&value, depth + 1, out)?;
-        }
-        out.push(']');
-    } else {
-        return None;
-    }
-    Some(())
-}
-
-/// Python's `json.dumps`.
-fn json_dumps(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
-    static DUMPS: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
-    Ok(DUMPS
-        .get_or_try_init(py, || Ok::<_, PyErr>(py.import("json")?.getattr("dumps")?.unbind()))?
-        .bind(py))
 }
 
 /// The native module.
