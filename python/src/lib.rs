@@ -31,8 +31,13 @@ struct NativeScorer {
     runtime: tokio::runtime::Runtime,
 }
 
+/// A current-thread runtime: the calling thread drives the scoring it waits for. The plugins
+/// run on the host's worker threads and a policy's evaluation is light, so runtime threads of
+/// its own would only compete with the workers for the cores and add a hop to every result
+/// (the `exact` plugin in process: +20% samples/s on two cores). Nothing runs between calls,
+/// which suits the package: its sources (wasm, field) start no background work.
 fn runtime() -> PyResult<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| PyRuntimeError::new_err(format!("cannot start the async runtime: {e}")))
@@ -140,6 +145,9 @@ impl NativeScorer {
             let n = batch.len();
             let scoring = self.runtime.spawn(async move { scorer.score(batch, step).await });
             in_flight.push_back((entries, n, AbortOnDrop(scoring)));
+            // Start the piece now, not at the first wait: its evaluation runs until its
+            // batches are with the workers.
+            py.allow_threads(|| self.runtime.block_on(tokio::task::yield_now()));
         }
         in_flight.into_iter().for_each(&mut finish);
         PyList::new(py, records.into_iter().collect::<PyResult<Vec<_>>>()?)
