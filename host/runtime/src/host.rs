@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gavel_core::{ErrorKind, Outcome, Sample};
 use gavel_sandbox::{Capability, Grants, WasmLimits};
-use tokio::sync::Semaphore;
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
@@ -82,8 +81,6 @@ struct Inner {
     cache: Option<ComponentCache>,
     compile: CompileConfig,
     workers: Workers,
-    /// One permit per worker thread, held by a batch from before it is queued until it ends.
-    permits: Arc<Semaphore>,
     pending: AtomicUsize,
     max_pending: usize,
 }
@@ -121,7 +118,6 @@ impl Host {
                 workers: Workers::start(workers).map_err(|e| {
                     HostError::Engine(format!("cannot start the worker threads: {e}"))
                 })?,
-                permits: Arc::new(Semaphore::new(workers)),
                 pending: AtomicUsize::new(0),
                 max_pending: config.max_pending.max(1),
             }),
@@ -262,38 +258,31 @@ impl Host {
         let config: Arc<str> = config_text(config)?.into();
         let samples = Arc::new(samples);
         let batch = plugin.limits.batch_size as usize;
-        let mut handles = Vec::new();
-        for start in (0..samples.len()).step_by(batch) {
-            let end = (start + batch).min(samples.len());
-            let (host, plugin, config, samples) =
-                (self.inner.clone(), plugin.clone(), config.clone(), samples.clone());
-            handles.push(AbortOnDrop(tokio::spawn(async move {
-                let Ok(permit) = host.permits.clone().acquire_owned().await else {
-                    unreachable!("the worker semaphore is never closed")
-                };
-                let inner = host.clone();
-                // The permit goes with the batch: a caller that goes away does not free its
-                // worker before the batch (bounded by its deadline) is done.
-                let batch = move || {
-                    let _permit = permit;
+        // Every batch is queued now; dropping the receivers (this future) skips those no
+        // worker has taken up yet.
+        let queued: Vec<_> = (0..samples.len())
+            .step_by(batch)
+            .map(|start| {
+                let end = (start + batch).min(samples.len());
+                let (inner, plugin, config, samples) =
+                    (self.inner.clone(), plugin.clone(), config.clone(), samples.clone());
+                self.inner.workers.submit(move || {
                     call_batch(&inner.engine, &plugin, &config, &samples[start..end])
-                };
-                host.workers.run(batch).await
-            })));
-        }
+                })
+            })
+            .collect();
         let mut outcomes = Vec::with_capacity(samples.len());
-        for (i, mut handle) in handles.into_iter().enumerate() {
-            let size = (samples.len() - i * batch).min(batch);
-            let failed = |why: String| {
-                std::iter::repeat_n(
-                    Outcome::error(ErrorKind::Host, format!("scoring task failed: {why}")),
-                    size,
-                )
-            };
-            match (&mut handle.0).await {
-                Ok(Some(batch_outcomes)) => outcomes.extend(batch_outcomes),
-                Ok(None) => outcomes.extend(failed("the batch panicked".into())),
-                Err(e) => outcomes.extend(failed(e.to_string())),
+        for (i, result) in queued.into_iter().enumerate() {
+            match result.await {
+                Ok(batch_outcomes) => outcomes.extend(batch_outcomes),
+                Err(_) => {
+                    let size = (samples.len() - i * batch).min(batch);
+                    let panicked = Outcome::error(
+                        ErrorKind::Host,
+                        "scoring task failed: the batch panicked".to_owned(),
+                    );
+                    outcomes.extend(std::iter::repeat_n(panicked, size));
+                }
             }
         }
         Ok(outcomes)
@@ -313,15 +302,6 @@ impl Host {
             .chunks(plugin.limits.batch_size as usize)
             .flat_map(|batch| call_batch(&self.inner.engine, plugin, &config, batch))
             .collect())
-    }
-}
-
-/// A spawned task that is cancelled when its handle is dropped.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 

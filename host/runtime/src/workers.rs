@@ -37,17 +37,24 @@ impl Workers {
         Ok(Self { jobs })
     }
 
-    /// Runs `work` on a worker thread; `None` when it panicked.
-    pub(crate) async fn run<T: Send + 'static>(
+    /// Queues `work` for the next free worker thread; its result arrives on the receiver (an
+    /// error when it panicked). Work whose receiver is gone before a thread takes it up is
+    /// skipped: its caller went away.
+    ///
+    /// Queued, not handed over by the async runtime: a worker that finishes takes the next
+    /// job at once, whether or not any thread is driving the runtime at that moment.
+    pub(crate) fn submit<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
-    ) -> Option<T> {
+    ) -> tokio::sync::oneshot::Receiver<T> {
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
-            let _ = done.send(work());
+            if !done.is_closed() {
+                let _ = done.send(work());
+            }
         });
         self.jobs.send(job).expect("the worker threads live as long as the host");
-        result.await.ok()
+        result
     }
 }
 
@@ -58,12 +65,27 @@ mod tests {
     #[tokio::test]
     async fn runs_jobs_and_survives_their_panics() {
         let workers = Workers::start(2).unwrap();
-        assert_eq!(workers.run(|| 6 * 7).await, Some(42));
-        assert_eq!(workers.run(|| -> u8 { panic!("a plugin call bug") }).await, None);
+        assert_eq!(workers.submit(|| 6 * 7).await.ok(), Some(42));
+        assert!(workers.submit(|| -> u8 { panic!("a plugin call bug") }).await.is_err());
         for _ in 0..4 {
-            let name = workers.run(|| std::thread::current().name().map(str::to_owned)).await;
-            let name = name.flatten().unwrap_or_default();
+            let name = workers.submit(|| std::thread::current().name().map(str::to_owned)).await;
+            let name = name.ok().flatten().unwrap_or_default();
             assert!(name.starts_with("gavel-worker-"), "{name}");
         }
+    }
+
+    #[test]
+    fn skips_jobs_whose_caller_went_away() {
+        let workers = Workers::start(1).unwrap();
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let running = workers.submit(move || hold.recv().is_ok());
+        let ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = ran.clone();
+        drop(workers.submit(move || flag.store(true, std::sync::atomic::Ordering::SeqCst)));
+        release.send(()).unwrap();
+        assert_eq!(running.blocking_recv(), Ok(true));
+        // The worker takes jobs in order: once this one ran, the dropped one was passed over.
+        assert_eq!(workers.submit(|| 1).blocking_recv(), Ok(1));
+        assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
     }
 }
