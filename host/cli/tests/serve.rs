@@ -224,16 +224,25 @@ fn tokens_guard_every_route_but_health_and_are_required_off_loopback() {
 #[test]
 fn overload_is_refused_at_once_with_retry_after() {
     let d = Daemon::start(&example("r1_sum.toml"), &["--max-in-flight", "1", "--max-queued", "0"]);
-    // A batch long enough to hold the only slot for a while.
-    let slow: Vec<Value> = (0..4000)
-        .map(|i| json!({"id": i, "completion": format!("<think>{}</think><answer>{i}/7 + \\sqrt{{{i}}}</answer>", "x".repeat(200)), "reference": {"answer": "1"}}))
+    // The only slot is held by a streamed response its client does not read yet: its results
+    // (ids of 4 000 bytes: 16 MB, more than loopback sockets buffer here) cannot all be sent,
+    // so the slot stays taken for as long as the test needs, however fast scoring is.
+    let samples: Vec<Value> = (0..4000)
+        .map(|i| json!({"id": format!("{i:0>4000}"), "completion": "<think>x</think><answer>1</answer>", "reference": {"answer": "1"}}))
         .collect();
-    let body = Value::Array(slow).to_string();
-    let addr = d.addr.clone();
-    let busy = std::thread::spawn(move || http(&addr, "POST", "/v1/score", &[], body.as_bytes()));
+    let body = Value::Array(samples).to_string();
+    let mut busy = TcpStream::connect(&d.addr).unwrap();
+    busy.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let head = format!(
+        "POST /v1/score HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: application/x-ndjson\r\nContent-Length: {}\r\n\r\n",
+        d.addr,
+        body.len()
+    );
+    busy.write_all(head.as_bytes()).unwrap();
+    busy.write_all(body.as_bytes()).unwrap();
     let started = Instant::now();
     let mut refused = None;
-    while started.elapsed() < Duration::from_secs(20) && refused.is_none() && !busy.is_finished() {
+    while started.elapsed() < Duration::from_secs(20) && refused.is_none() {
         let r = http(&d.addr, "POST", "/v1/score", &[], b"[]");
         if r.status == 503 {
             refused = Some(r);
@@ -241,7 +250,13 @@ fn overload_is_refused_at_once_with_retry_after() {
     }
     let refused = refused.expect("a second request while the slot is busy is refused");
     assert_eq!(refused.headers.get("retry-after").map(String::as_str), Some("1"));
-    assert_eq!(busy.join().unwrap().status, 200, "the busy request still completes");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(http(&d.addr, "POST", "/v1/score", &[], b"[]").status, 503, "still held");
+    let mut raw = Vec::new();
+    busy.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 200"), "the busy request still completes");
+    assert_eq!(text.matches("\"status\":\"ok\"").count(), 4000, "every result streamed");
 }
 
 #[test]
