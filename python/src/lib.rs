@@ -124,7 +124,8 @@ impl NativeScorer {
         let with_advantage = self.scorer.has_advantage();
         let mut records = Vec::with_capacity(samples.len());
         let mut dicts = ResultDicts::new(py);
-        let mut finish = |(entries, n, mut scoring): Piece| {
+        let mut finish = |(entries, mut scoring): Piece| {
+            let n = entries.iter().filter(|e| e.is_ok()).count();
             let results = py.allow_threads(|| self.runtime.block_on(&mut scoring.0));
             let results = unwrap_results(results, n);
             records.extend(batch::map_records(&entries, results, with_advantage, |record| {
@@ -142,9 +143,8 @@ impl NativeScorer {
                 .map(|i| samples.get_item(i).map(|item| read::read_entry(i, &item)))
                 .collect::<PyResult<_>>()?;
             let (scorer, batch) = (self.scorer.clone(), batch::take_samples(&mut entries));
-            let n = batch.len();
             let scoring = self.runtime.spawn(async move { scorer.score(batch, step).await });
-            in_flight.push_back((entries, n, AbortOnDrop(scoring)));
+            in_flight.push_back((entries, AbortOnDrop(scoring)));
             // Start the piece now, not at the first wait: its evaluation runs until its
             // batches are with the workers.
             py.allow_threads(|| self.runtime.block_on(tokio::task::yield_now()));
@@ -186,8 +186,8 @@ const PIECE: usize = 64;
 static IN_FLIGHT: LazyLock<usize> =
     LazyLock::new(|| 2 * std::thread::available_parallelism().map_or(1, |n| n.get()));
 
-/// A piece of a list: its entries (the samples' ids), how many are samples, and their scoring.
-type Piece = (Vec<Entry>, usize, AbortOnDrop<Result<Results, HostError>>);
+/// A piece of a list: its entries (the samples' ids, once scoring took them) and their scoring.
+type Piece = (Vec<Entry>, AbortOnDrop<Result<Results, HostError>>);
 
 /// The scoring of one piece of a list; cancelled when the call goes away.
 struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);

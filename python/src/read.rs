@@ -78,6 +78,7 @@ fn plain_sample<'py>(item: &Bound<'py, PyAny>) -> Option<Sample> {
         write_json(&reference, 0, &mut json)?;
         sample.reference = Reference::from_json(String::from_utf8(json).ok()?).ok()?;
     }
+    // `meta` is the trainer's, not the scorer's: allowed, counted, not read.
     get(intern!(py, "meta"));
     (found == dict.len()).then_some(sample)
 }
