@@ -74,6 +74,11 @@ impl Reply {
 }
 
 fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    reply(send(addr, method, path, headers, body))
+}
+
+/// Sends a request; the reply is read with [`reply`], when the caller chooses.
+fn send(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> TcpStream {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let mut request = format!(
@@ -86,6 +91,11 @@ fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[
     request += "\r\n";
     stream.write_all(request.as_bytes()).unwrap();
     let _ = stream.write_all(body);
+    stream
+}
+
+/// Reads a whole reply (the server closes the connection).
+fn reply(mut stream: TcpStream) -> Reply {
     let mut raw = Vec::new();
     let _ = stream.read_to_end(&mut raw);
     let text = String::from_utf8_lossy(&raw).into_owned();
@@ -231,15 +241,8 @@ fn overload_is_refused_at_once_with_retry_after() {
         .map(|i| json!({"id": format!("{i:0>4000}"), "completion": "<think>x</think><answer>1</answer>", "reference": {"answer": "1"}}))
         .collect();
     let body = Value::Array(samples).to_string();
-    let mut busy = TcpStream::connect(&d.addr).unwrap();
-    busy.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let head = format!(
-        "POST /v1/score HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: application/x-ndjson\r\nContent-Length: {}\r\n\r\n",
-        d.addr,
-        body.len()
-    );
-    busy.write_all(head.as_bytes()).unwrap();
-    busy.write_all(body.as_bytes()).unwrap();
+    let ndjson = [("Accept", "application/x-ndjson")];
+    let busy = send(&d.addr, "POST", "/v1/score", &ndjson, body.as_bytes());
     let started = Instant::now();
     let mut refused = None;
     while started.elapsed() < Duration::from_secs(20) && refused.is_none() {
@@ -252,11 +255,9 @@ fn overload_is_refused_at_once_with_retry_after() {
     assert_eq!(refused.headers.get("retry-after").map(String::as_str), Some("1"));
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(http(&d.addr, "POST", "/v1/score", &[], b"[]").status, 503, "still held");
-    let mut raw = Vec::new();
-    busy.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw);
-    assert!(text.starts_with("HTTP/1.1 200"), "the busy request still completes");
-    assert_eq!(text.matches("\"status\":\"ok\"").count(), 4000, "every result streamed");
+    let busy = reply(busy);
+    assert_eq!(busy.status, 200, "the busy request still completes");
+    assert_eq!(busy.body.matches("\"status\":\"ok\"").count(), 4000, "every result streamed");
 }
 
 #[test]
