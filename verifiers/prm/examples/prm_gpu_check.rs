@@ -4,7 +4,9 @@
 //! ```text
 //! prm_gpu_check parity FIXTURES_DIR
 //!     every fixture family on the CPU and on CUDA: each against transformers' f32 outputs, and
-//!     CUDA against the CPU; a batch scored at once against each sequence alone. Fails above 2e-2.
+//!     CUDA against the CPU; a batch scored at once against each sequence alone; and CUDA
+//!     against the CPU on longer made-up sequences (the fixtures' own are shorter than one
+//!     attention tile). Fails above 2e-2.
 //! prm_gpu_check bench MODEL_DIR INPUTS.jsonl SCORES_PREFIX REPS BATCH[,BATCH...]
 //!     loads MODEL_DIR on CUDA (or where GAVEL_PRM_DEVICE says, to dry-run it), and for each
 //!     BATCH scores the inputs ({"input_ids": [...], "step_token_id": N} lines) REPS times in
@@ -87,14 +89,51 @@ fn parity(fixtures: &Path) -> Result<(), String> {
                 batch_vs_alone = batch_vs_alone.max((t - a).abs());
             }
         }
-        let ok = gpu_vs_hf <= TOLERANCE && gpu_vs_cpu <= TOLERANCE && batch_vs_alone <= TOLERANCE;
+        let long_vs_cpu = long_parity(&cpu, &gpu)?;
+        let ok =
+            [gpu_vs_hf, gpu_vs_cpu, batch_vs_alone, long_vs_cpu].iter().all(|d| *d <= TOLERANCE);
         failed |= !ok;
         println!(
-            "{{\"fixture\": {name:?}, \"backend\": {:?}, \"cpu_vs_transformers_f32\": {cpu_vs_hf:e}, \"cuda_vs_transformers_f32\": {gpu_vs_hf:e}, \"cuda_vs_cpu\": {gpu_vs_cpu:e}, \"cuda_batch_vs_alone\": {batch_vs_alone:e}, \"ok\": {ok}}}",
+            "{{\"fixture\": {name:?}, \"backend\": {:?}, \"cpu_vs_transformers_f32\": {cpu_vs_hf:e}, \"cuda_vs_transformers_f32\": {gpu_vs_hf:e}, \"cuda_vs_cpu\": {gpu_vs_cpu:e}, \"cuda_batch_vs_alone\": {batch_vs_alone:e}, \"long_cuda_vs_cpu\": {long_vs_cpu:e}, \"ok\": {ok}}}",
             gpu.backend()
         );
     }
     if failed { Err(format!("a CUDA difference is above {TOLERANCE}")) } else { Ok(()) }
+}
+
+/// CUDA against the CPU on made-up sequences long enough to cross attention tiles (64 rows and
+/// keys) several times, scored in one batch: the worst difference of a step probability.
+fn long_parity(cpu: &Prm, gpu: &Prm) -> Result<f64, String> {
+    let c = cpu.config();
+    let step = (c.vocab_size - 1) as u32;
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let seqs: Vec<Vec<u32>> = [250usize, 130, 65, 200]
+        .iter()
+        .map(|&len| {
+            let len = len.min(c.max_positions);
+            (0..len)
+                .map(|i| {
+                    if i % 23 == 22 || i + 1 == len {
+                        return step;
+                    }
+                    state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    ((state >> 33) % step as u64) as u32
+                })
+                .collect()
+        })
+        .collect();
+    let inputs: Vec<(&[u32], u32)> = seqs.iter().map(|s| (s.as_slice(), step)).collect();
+    let mut worst = 0.0f64;
+    for (g, r) in gpu.score_batch(&inputs).into_iter().zip(cpu.score_batch(&inputs)) {
+        let (g, r) = (g.map_err(|e| e.to_string())?, r.map_err(|e| e.to_string())?);
+        if g.step_scores.len() != r.step_scores.len() {
+            return Err("CUDA and the CPU found different step counts".into());
+        }
+        for (a, b) in g.step_scores.iter().zip(&r.step_scores) {
+            worst = worst.max((a - b).abs());
+        }
+    }
+    Ok(worst)
 }
 
 fn read_inputs(inputs: &Path) -> Result<Vec<(Vec<u32>, u32)>, String> {

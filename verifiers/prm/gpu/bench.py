@@ -96,6 +96,13 @@ def transformers_pass(model, seqs, batch):
     return scores
 
 
+# gavel's attention paths: the fused kernel, and cuBLAS GEMMs with 256-row query chunks.
+VARIANTS = {
+    "fused": {"GAVEL_PRM_ATTENTION": "fused"},
+    "gemm": {"GAVEL_PRM_ATTENTION": "gemm", "GAVEL_PRM_ATTENTION_CHUNK": "256"},
+}
+
+
 def worst(a, b):
     return max(abs(x - y) for p, q in zip(a, b) for x, y in zip(p, q))
 
@@ -108,7 +115,8 @@ def main():
     ap.add_argument("--groups", type=int, default=4)
     ap.add_argument("--group-size", type=int, default=16)
     ap.add_argument("--batches", default="16,64")
-    ap.add_argument("--chunks", default="256,0", help="gavel's attention query chunks to try")
+    ap.add_argument("--variants", default="fused,gemm",
+                    help="gavel's attention paths to try: " + ", ".join(VARIANTS))
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--cpu-check", type=int, default=3,
                     help="sequences also scored by gavel's f32 CPU path, against the f32 truth")
@@ -145,14 +153,15 @@ def main():
         for _ in range(a.reps):
             reference = transformers_pass(model, seqs, batch)
         hf[batch] = (tokens / ((time.perf_counter() - t0) / a.reps), reference)
-    for chunk in a.chunks.split(","):
-        env = dict(os.environ, GAVEL_PRM_ATTENTION_CHUNK=chunk)
-        prefix = os.path.join(a.work, f"gavel-c{chunk}")
+    variants = a.variants.split(",")
+    for variant in variants:
+        env = dict(os.environ, **VARIANTS[variant])
+        prefix = os.path.join(a.work, f"gavel-{variant}")
         run = subprocess.run([a.bin, "bench", model_dir, inputs, prefix, str(a.reps), a.batches],
                              capture_output=True, text=True, env=env)
         sys.stderr.write(run.stderr[-4000:])
         if run.returncode != 0:
-            results["runs"].append({"chunk": chunk, "gavel_failed": run.returncode,
+            results["runs"].append({"attention": variant, "gavel_failed": run.returncode,
                                     "stderr": run.stderr[-4000:]})
             print(json.dumps(results["runs"][-1]), flush=True)
             continue
@@ -162,7 +171,7 @@ def main():
             with open(gavel["scores"]) as f:
                 ours = [json.loads(l)["step_scores"] for l in f]
             hf_rate, reference = hf[batch]
-            row = {"batch": batch, "gavel_attention_chunk": int(chunk),
+            row = {"batch": batch, "gavel_attention": variant,
                    "transformers_tokens_per_s": hf_rate,
                    "gavel_tokens_per_s": gavel["tokens_per_s"],
                    "ratio": gavel["tokens_per_s"] / hf_rate,
@@ -185,12 +194,12 @@ def main():
                    "transformers_bf16_vs_f32": worst(hf[batches[0]][1][:n], truth[:n])}
             # The acceptance check on the large model: CUDA against gavel's own exact CPU path
             # (the GPU "f32" reference above is not exact: see BENCHMARKS.md).
-            for chunk in a.chunks.split(","):
-                scores = os.path.join(a.work, f"gavel-c{chunk}-b{batches[0]}.jsonl")
+            for variant in variants:
+                scores = os.path.join(a.work, f"gavel-{variant}-b{batches[0]}.jsonl")
                 if os.path.exists(scores):
                     with open(scores) as f:
                         ours = [json.loads(l)["step_scores"] for l in f][:n]
-                    row[f"gavel_cuda_c{chunk}_vs_gavel_cpu"] = worst(ours, cpu)
+                    row[f"gavel_cuda_{variant}_vs_gavel_cpu"] = worst(ours, cpu)
             results["cpu_check"] = row
         else:
             results["cpu_check"] = {"failed": run.returncode, "stderr": run.stderr[-2000:]}

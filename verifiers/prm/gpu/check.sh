@@ -4,10 +4,12 @@
 #   verifiers/prm/gpu/check.sh [all|parity|bench] [PRM_GPU_CHECK_BINARY] [OUT_DIR]
 #
 # 1. parity: every fixture family on CUDA against the CPU path and transformers' f32 outputs
-#    (bf16 tolerance 2e-2 on probabilities), a packed batch against each sequence alone; then
-#    again with attention forced through query chunks and one wave per chunk;
+#    (bf16 tolerance 2e-2 on probabilities), a packed batch against each sequence alone, with
+#    the fused attention kernel; then with attention through cuBLAS, whole and forced through
+#    query chunks and one wave per chunk;
 # 2. benchmark: a random Qwen2-1.5B-shaped PRM scored by transformers and by gavel on the same
-#    GPU and inputs, tokens/s and the ratio (bench.py).
+#    GPU and inputs, tokens/s and the ratio (bench.py);
+# 3. where gavel's time goes on that model, phase by phase (GAVEL_PRM_PROFILE, profile.txt).
 # Without a binary it builds one (needs cargo); a machine without Rust gets one built elsewhere:
 #   cargo build -p gavel-prm --example prm_gpu_check
 set -euo pipefail
@@ -32,14 +34,22 @@ echo "CUDA libraries from: $libs"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$out/device.txt"
 status=0
 if [ "$what" != bench ]; then
-    echo "== parity (fixtures: CUDA vs CPU vs transformers f32)"
-    "$bin" parity "$root/verifiers/prm/fixtures" | tee "$out/parity.jsonl" || status=1
-    echo "== parity again with attention cut into 3-row chunks, each in a wave of its own"
-    GAVEL_PRM_ATTENTION_CHUNK=3 GAVEL_PRM_SCORE_ELEMENTS=1 "$bin" parity "$root/verifiers/prm/fixtures" \
-        | tee "$out/parity-tiled.jsonl" || status=1
+    echo "== parity (fixtures: CUDA vs CPU vs transformers f32), fused attention"
+    GAVEL_PRM_ATTENTION=fused "$bin" parity "$root/verifiers/prm/fixtures" \
+        | tee "$out/parity.jsonl" || status=1
+    echo "== parity again with attention through cuBLAS"
+    GAVEL_PRM_ATTENTION=gemm "$bin" parity "$root/verifiers/prm/fixtures" \
+        | tee "$out/parity-gemm.jsonl" || status=1
+    echo "== parity again through cuBLAS, cut into 3-row chunks, each in a wave of its own"
+    GAVEL_PRM_ATTENTION=gemm GAVEL_PRM_ATTENTION_CHUNK=3 GAVEL_PRM_SCORE_ELEMENTS=1 \
+        "$bin" parity "$root/verifiers/prm/fixtures" | tee "$out/parity-tiled.jsonl" || status=1
 fi
 if [ "$what" != parity ]; then
     echo "== benchmark (random Qwen2-1.5B-shaped PRM: transformers vs gavel, same GPU and inputs)"
-    PYTHONUNBUFFERED=1 python3 "$here/bench.py" --bin "$bin" --out "$out" || status=1
+    work=/tmp/gavel-prm-gpu
+    PYTHONUNBUFFERED=1 python3 "$here/bench.py" --bin "$bin" --out "$out" --work "$work" || status=1
+    echo "== where the time goes (fused attention, batches of 16, the stream synchronised per phase)"
+    GAVEL_PRM_PROFILE=1 GAVEL_PRM_ATTENTION=fused "$bin" bench "$work/model" "$work/inputs.jsonl" \
+        "$work/profile" 1 16 2>&1 | grep -a "PRM forward" | tail -4 | tee "$out/profile.txt" || status=1
 fi
 exit $status

@@ -6,11 +6,14 @@
 //! hand. [`CudaModel::new`] fails with the reason when any of that is missing, and the caller
 //! falls back to the CPU.
 //!
-//! Per layer: RMSNorm → one q/k/v GEMM → bias + RoPE, written head-major → per sequence one
+//! Per layer: RMSNorm → one q/k/v GEMM → bias + RoPE, written head-major → attention → o_proj
+//! added into the residual (β = 1) → RMSNorm → one gate/up GEMM → SiLU·up → down_proj added into
+//! the residual. After the last layer only the step positions are normalised and read out.
+//!
+//! Attention is one fused kernel (tensor cores, the scores never leave the chip) where the
+//! head size allows; otherwise, or with `GAVEL_PRM_ATTENTION=gemm`, per sequence one
 //! strided-batched GEMM for the scores of every head, one causal softmax over all rows of the
-//! batch, one GEMM for the weighted values → o_proj added into the residual (β = 1) → RMSNorm →
-//! one gate/up GEMM → SiLU·up → down_proj added into the residual. After the last layer only
-//! the step positions are normalised and read out.
+//! batch, one GEMM for the weighted values.
 
 use std::ffi::c_void;
 use std::sync::{Arc, Mutex};
@@ -39,8 +42,8 @@ const MAX_SCORE_ELEMENTS: usize = 64 << 20;
 /// more, smaller GEMMs.
 const ATTENTION_CHUNK: usize = 256;
 
-/// How attention is cut: query rows per chunk (0: whole sequences) and score elements per
-/// wave. `GAVEL_PRM_ATTENTION_CHUNK` and `GAVEL_PRM_SCORE_ELEMENTS` override the defaults, so
+/// How attention through cuBLAS is cut: query rows per chunk (0: whole sequences) and score
+/// elements per wave. `GAVEL_PRM_ATTENTION_CHUNK` and `GAVEL_PRM_SCORE_ELEMENTS` override the defaults, so
 /// the GPU check can force every path on the small fixtures.
 #[derive(Debug, Clone, Copy)]
 struct Tiling {
@@ -60,6 +63,46 @@ impl Tiling {
             chunk: read("GAVEL_PRM_ATTENTION_CHUNK", ATTENTION_CHUNK)?,
             cap: read("GAVEL_PRM_SCORE_ELEMENTS", MAX_SCORE_ELEMENTS)?.max(1),
         })
+    }
+}
+
+/// Query rows per block of the fused attention kernel (`FA_ROWS` in kernels.cu).
+const FUSED_ROWS: usize = 64;
+
+/// How attention runs.
+#[derive(Debug, Clone, Copy)]
+enum Attention {
+    /// One fused kernel (`flash_attention`): head sizes a multiple of 16 up to 128, on compute
+    /// capability 8.0 or newer (bf16 tensor cores).
+    Fused,
+    /// Scores and weighted values through cuBLAS, a causal softmax between them.
+    Gemm(Tiling),
+}
+
+impl Attention {
+    /// The fused kernel where it applies, unless `GAVEL_PRM_ATTENTION` (`fused` or `gemm`)
+    /// says otherwise; asking for `fused` where it does not apply is an error.
+    fn choose(head_dim: usize, major: i32) -> Result<Self, PrmError> {
+        let asked = std::env::var("GAVEL_PRM_ATTENTION").ok();
+        Self::choose_from(asked.as_deref(), head_dim, major)
+    }
+
+    fn choose_from(asked: Option<&str>, head_dim: usize, major: i32) -> Result<Self, PrmError> {
+        let fits = head_dim % 16 == 0 && head_dim <= 128 && major >= 8;
+        let gemm = || Ok(Self::Gemm(Tiling::from_env()?));
+        match asked {
+            None | Some("") if fits => Ok(Self::Fused),
+            None | Some("") | Some("gemm") => gemm(),
+            Some("fused") if fits => Ok(Self::Fused),
+            Some("fused") => Err(PrmError::Config(format!(
+                "GAVEL_PRM_ATTENTION=fused needs a head size that is a multiple of 16 up to 128 \
+                 (this model's is {head_dim}) and compute capability 8.0 or newer (this GPU's \
+                 is {major}.x)"
+            ))),
+            Some(other) => Err(PrmError::Config(format!(
+                "GAVEL_PRM_ATTENTION: {other:?} is neither \"fused\" nor \"gemm\""
+            ))),
+        }
     }
 }
 
@@ -94,7 +137,7 @@ fn libraries_present() -> Result<(), PrmError> {
 /// A PRM on the GPU. Calls are serialised: one stream, one set of buffers.
 pub(crate) struct CudaModel {
     config: ModelConfig,
-    tiling: Tiling,
+    attention: Attention,
     device: String,
     head: HeadKind,
     gpu: Mutex<Gpu>,
@@ -117,7 +160,9 @@ struct Kernels {
     rms_norm_rows: CudaFunction,
     rope_split: CudaFunction,
     causal_softmax: CudaFunction,
+    flash_attention: CudaFunction,
     swiglu: CudaFunction,
+    swiglu8: CudaFunction,
     bias_act: CudaFunction,
 }
 
@@ -174,14 +219,14 @@ impl CudaModel {
         let name = ctx.name().map_err(|e| gpu_err("device name", e))?;
         let (major, minor) =
             ctx.compute_capability().map_err(|e| gpu_err("compute capability", e))?;
-        let ptx = compile_ptx_with_opts(
-            KERNELS,
-            CompileOptions {
-                options: vec![format!("--gpu-architecture=compute_{major}{minor}")],
-                ..Default::default()
-            },
-        )
-        .map_err(|e| gpu_err("compiling the kernels with NVRTC", e))?;
+        let config = model.config().clone();
+        let attention = Attention::choose(config.head_dim, major)?;
+        let mut options = vec![format!("--gpu-architecture=compute_{major}{minor}")];
+        if let Attention::Fused = attention {
+            options.push(format!("-DGAVEL_HEAD_DIM={}", config.head_dim));
+        }
+        let ptx = compile_ptx_with_opts(KERNELS, CompileOptions { options, ..Default::default() })
+            .map_err(|e| gpu_err("compiling the kernels with NVRTC", e))?;
         let module = ctx.load_module(ptx).map_err(|e| gpu_err("loading the kernels", e))?;
         let f = |name: &str| module.load_function(name).map_err(|e| gpu_err(name, e));
         let k = Kernels {
@@ -190,12 +235,13 @@ impl CudaModel {
             rms_norm_rows: f("rms_norm_rows")?,
             rope_split: f("rope_split")?,
             causal_softmax: f("causal_softmax")?,
+            flash_attention: f("flash_attention")?,
             swiglu: f("swiglu")?,
+            swiglu8: f("swiglu8")?,
             bias_act: f("bias_act")?,
         };
         let blas = CudaBlas::new(stream.clone()).map_err(|e| gpu_err("cuBLAS", e))?;
         let up = Upload(&stream);
-        let config = model.config().clone();
         let layers = model
             .layers
             .iter()
@@ -248,10 +294,14 @@ impl CudaModel {
             stream,
             ctx,
         };
+        let how = match attention {
+            Attention::Fused => "fused attention",
+            Attention::Gemm(_) => "attention through cuBLAS",
+        };
         Ok(Self {
             config,
-            tiling: Tiling::from_env()?,
-            device: format!("{name} (sm_{major}{minor})"),
+            attention,
+            device: format!("{name} (sm_{major}{minor}, {how})"),
             head: kind,
             gpu: Mutex::new(gpu),
         })
@@ -276,7 +326,7 @@ impl CudaModel {
         let mut gpu = self.gpu.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = Vec::with_capacity(seqs.len());
         for batch in batches(seqs) {
-            let logits = gpu.forward(&self.config, self.tiling, batch)?;
+            let logits = gpu.forward(&self.config, self.attention, batch)?;
             let n = gpu.head.outputs;
             let mut rows = logits.chunks_exact(n);
             for (_, positions) in batch {
@@ -535,7 +585,7 @@ impl Gpu {
     fn forward(
         &mut self,
         c: &ModelConfig,
-        tiling: Tiling,
+        attention: Attention,
         seqs: &[(&[u32], Vec<usize>)],
     ) -> Result<Vec<f32>, PrmError> {
         self.ctx.bind_to_thread().map_err(|e| gpu_err("binding the CUDA context", e))?;
@@ -556,18 +606,34 @@ impl Gpu {
         let up = |v: &[u32]| s.clone_htod(v).map_err(|e| gpu_err("copying the batch", e));
         let (ids_d, pos_d, rows_d) = (up(&ids)?, up(&pos)?, up(&rows)?);
         let qkv_w = (nh + 2 * nkv) * d;
+        // k and v once per KV head for the fused kernel, once per query head for cuBLAS.
+        let kv_copies = match attention {
+            Attention::Fused => 1,
+            Attention::Gemm(_) => nh / nkv,
+        };
         let x = self.alloc::<f32>(t * h)?;
         let hn = self.alloc::<u16>(t * h)?;
         let qkv = self.alloc::<u16>(t * qkv_w)?;
         let (q, k, v) = (
             self.alloc::<u16>(nh * t * d)?,
-            self.alloc::<u16>(nh * t * d)?,
-            self.alloc::<u16>(nh * t * d)?,
+            self.alloc::<u16>(nkv * kv_copies * t * d)?,
+            self.alloc::<u16>(nkv * kv_copies * t * d)?,
         );
         let attn = self.alloc::<u16>(t * nh * d)?;
         let gate_up = self.alloc::<u16>(t * 2 * inter)?;
         let act = self.alloc::<u16>(t * inter)?;
-        let waves = attention_waves(&lens, nh, tiling);
+        // The fused kernel's query tiles: (first token, length, first row) per 64 rows.
+        let tiles: Vec<u32> = lens
+            .iter()
+            .flat_map(|&(start, len)| {
+                (0..len).step_by(FUSED_ROWS).flat_map(move |q0| [start, len, q0].map(|x| x as u32))
+            })
+            .collect();
+        let tiles_d = up(&tiles)?;
+        let waves = match attention {
+            Attention::Fused => Vec::new(),
+            Attention::Gemm(tiling) => attention_waves(&lens, nh, tiling),
+        };
         let wave_size = waves
             .iter()
             .map(|w| w.iter().map(|j| nh * j.nq * j.keys()).sum::<usize>())
@@ -592,8 +658,9 @@ impl Gpu {
             .collect::<Result<Vec<_>, PrmError>>()?;
         let p = |b: &dyn PtrOf| b.at(s);
         let eps = c.rms_norm_eps as f32;
-        let (hi, di, nhi, nkvi, ti, inter_i) =
-            (h as i32, d as i32, nh as i32, nkv as i32, t as i32, inter as i32);
+        let (hi, di, nhi, nkvi, ti, inter_i, copies) =
+            (h as i32, d as i32, nh as i32, nkv as i32, t as i32, inter as i32, kv_copies as i32);
+        let scale_log2 = std::f32::consts::LOG2_E / (d as f32).sqrt();
         self.launch(&self.k.embed, blocks(t), &[&p(&self.embed), &p(&ids_d), &p(&x), &hi])?;
         let mut phases = Phases::new(s);
         for layer in &self.layers {
@@ -621,9 +688,33 @@ impl Gpu {
                     &nhi,
                     &nkvi,
                     &di,
+                    &copies,
                 ],
             )?;
             phases.mark("rope")?;
+            if let Attention::Fused = attention {
+                let cfg = LaunchConfig {
+                    grid_dim: ((tiles.len() / 3) as u32, nh as u32, 1),
+                    block_dim: (128, 1, 1),
+                    shared_mem_bytes: 0,
+                };
+                self.launch(
+                    &self.k.flash_attention,
+                    cfg,
+                    &[
+                        &p(&q),
+                        &p(&k),
+                        &p(&v),
+                        &p(&attn),
+                        &p(&tiles_d),
+                        &ti,
+                        &nhi,
+                        &nkvi,
+                        &scale_log2,
+                    ],
+                )?;
+                phases.mark("attention")?;
+            }
             for (wave, (offs, nq, nk, max_rows)) in waves.iter().zip(&tables) {
                 self.attention_scores(wave, d, nh, t, p(&q), p(&k), p(&scores))?;
                 phases.mark("attention gemm")?;
@@ -651,12 +742,15 @@ impl Gpu {
             phases.mark("norm")?;
             self.linear(&layer.gate_up, p(&hn), t, p(&gate_up), BF16, false)?;
             phases.mark("gemm")?;
+            // Eight columns per thread where the rows allow 16-byte accesses.
+            let (swiglu, per_thread) =
+                if inter % 8 == 0 { (&self.k.swiglu8, 8) } else { (&self.k.swiglu, 1) };
             let cfg = LaunchConfig {
-                grid_dim: (inter.div_ceil(256) as u32, t as u32, 1),
+                grid_dim: ((inter / per_thread).div_ceil(256) as u32, t as u32, 1),
                 block_dim: (256, 1, 1),
                 shared_mem_bytes: 0,
             };
-            self.launch(&self.k.swiglu, cfg, &[&p(&gate_up), &p(&act), &inter_i])?;
+            self.launch(swiglu, cfg, &[&p(&gate_up), &p(&act), &inter_i])?;
             phases.mark("swiglu")?;
             self.linear(&layer.down, p(&act), t, p(&x), F32, true)?;
             phases.mark("gemm")?;
@@ -870,6 +964,24 @@ mod tests {
                 assert_eq!(next, len, "chunk {chunk}");
             }
         }
+    }
+
+    #[test]
+    fn attention_is_fused_where_the_kernel_fits_unless_asked_otherwise() {
+        let fused = |a| matches!(a, Ok(Attention::Fused));
+        let gemm = |a| matches!(a, Ok(Attention::Gemm(_)));
+        assert!(fused(Attention::choose_from(None, 128, 9)));
+        assert!(fused(Attention::choose_from(Some(""), 16, 8)));
+        assert!(fused(Attention::choose_from(Some("fused"), 64, 8)));
+        assert!(gemm(Attention::choose_from(Some("gemm"), 128, 9)));
+        assert!(gemm(Attention::choose_from(None, 9, 9)), "head size not a multiple of 16");
+        assert!(gemm(Attention::choose_from(None, 256, 9)), "head size over 128");
+        assert!(gemm(Attention::choose_from(None, 128, 7)), "no bf16 tensor cores");
+        let err =
+            |a: Result<Attention, PrmError>| a.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err(Attention::choose_from(Some("fused"), 9, 9)).contains("this model's is 9"));
+        assert!(err(Attention::choose_from(Some("fused"), 128, 7)).contains("this GPU's is 7.x"));
+        assert!(err(Attention::choose_from(Some("flash"), 128, 9)).contains("\"flash\""));
     }
 
     #[test]
