@@ -88,7 +88,7 @@ impl Attention {
     }
 
     fn choose_from(asked: Option<&str>, head_dim: usize, major: i32) -> Result<Self, PrmError> {
-        let fits = head_dim % 16 == 0 && head_dim <= 128 && major >= 8;
+        let fits = head_dim.is_multiple_of(16) && head_dim <= 128 && major >= 8;
         let gemm = || Ok(Self::Gemm(Tiling::from_env()?));
         match asked {
             None | Some("") if fits => Ok(Self::Fused),
@@ -744,7 +744,7 @@ impl Gpu {
             phases.mark("gemm")?;
             // Eight columns per thread where the rows allow 16-byte accesses.
             let (swiglu, per_thread) =
-                if inter % 8 == 0 { (&self.k.swiglu8, 8) } else { (&self.k.swiglu, 1) };
+                if inter.is_multiple_of(8) { (&self.k.swiglu8, 8) } else { (&self.k.swiglu, 1) };
             let cfg = LaunchConfig {
                 grid_dim: ((inter / per_thread).div_ceil(256) as u32, t as u32, 1),
                 block_dim: (256, 1, 1),
