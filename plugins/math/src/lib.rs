@@ -69,37 +69,7 @@ impl Default for Config {
 /// Removes presentation that carries no value: `\left`/`\right`, spacing, `\text{…}` words
 /// (units), degree marks, dollar signs, trailing periods, `\displaystyle`.
 pub fn clean(answer: &str) -> String {
-    let mut s = answer.trim().to_owned();
-    // Every pattern below starts with `,`, `\`, `^` or `°`; most answers hold none of them, and
-    // a replacement builds a new string, so each pattern is looked for first.
-    let latex = s.contains(['\\', '^', '°']);
-    for (from, to) in [
-        (",\\! ", ","),
-        (",\\!", ","),
-        ("\\left", ""),
-        ("\\right", ""),
-        ("\\!", ""),
-        ("\\,", " "),
-        ("\\;", " "),
-        ("\\:", " "),
-        ("\\quad", " "),
-        ("\\qquad", " "),
-        ("\\displaystyle", ""),
-        ("\\dfrac", "\\frac"),
-        ("\\tfrac", "\\frac"),
-        ("^{\\circ}", ""),
-        ("^\\circ", ""),
-        ("°", ""),
-        ("\\degree", ""),
-        ("\\$", ""),
-        ("\\cdots", ""),
-        ("\\ldots", ""),
-        ("\\dots", ""),
-    ] {
-        if latex && search::contains(&s, from) {
-            s = search::replace(&s, from, to);
-        }
-    }
+    let s = strip_presentation(answer.trim().to_owned());
     let mut unwrapped = unwrap_text(&s, false);
     if unwrapped.trim().trim_matches('$').trim().is_empty() {
         // The answer is words (`\text{Evelyn}`): keep them.
@@ -123,6 +93,55 @@ pub fn clean(answer: &str) -> String {
         _ => s.to_owned(),
     }
 }
+
+/// `\left`, `\right`, spacing commands, `\displaystyle`, degree marks, `\$`, dots, and
+/// `\dfrac`/`\tfrac` as `\frac`: each pattern of [`PRESENTATION`] replaced in turn, as
+/// `str::replace` would, in that order.
+fn strip_presentation(mut s: String) -> String {
+    // Every pattern starts with `,`, `\`, `^` or `°` and holds one of the last three; most
+    // answers hold none of them, and a replacement builds a new string, so each pattern is
+    // looked for first: only where one of those bytes is (found in one pass over the answer,
+    // not one per pattern; again after a replacement).
+    let marks = |s: &str| -> Vec<usize> {
+        let starts = |b: &u8| matches!(b, b',' | b'\\' | b'^' | 0xc2); // 0xc2: `°`'s first byte
+        s.bytes().enumerate().filter(|(_, b)| starts(b)).map(|(i, _)| i).collect()
+    };
+    let mut at = if s.contains(['\\', '^', '°']) { marks(&s) } else { Vec::new() };
+    for (from, to) in PRESENTATION {
+        // The second byte first: it tells most patterns apart without a call to `memcmp`.
+        let (text, pattern) = (s.as_bytes(), from.as_bytes());
+        if at.iter().any(|&i| text.get(i + 1) == pattern.get(1) && text[i..].starts_with(pattern)) {
+            s = search::replace(&s, from, to);
+            at = marks(&s);
+        }
+    }
+    s
+}
+
+/// Presentation that carries no value, and what it becomes.
+const PRESENTATION: [(&str, &str); 21] = [
+    (",\\! ", ","),
+    (",\\!", ","),
+    ("\\left", ""),
+    ("\\right", ""),
+    ("\\!", ""),
+    ("\\,", " "),
+    ("\\;", " "),
+    ("\\:", " "),
+    ("\\quad", " "),
+    ("\\qquad", " "),
+    ("\\displaystyle", ""),
+    ("\\dfrac", "\\frac"),
+    ("\\tfrac", "\\frac"),
+    ("^{\\circ}", ""),
+    ("^\\circ", ""),
+    ("°", ""),
+    ("\\degree", ""),
+    ("\\$", ""),
+    ("\\cdots", ""),
+    ("\\ldots", ""),
+    ("\\dots", ""),
+];
 
 /// A number written as one English word (`five`, `twelve`).
 fn number_word(s: &str) -> Option<u32> {
@@ -315,6 +334,20 @@ gavel_plugin::export!(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Looking patterns up only at marked bytes changes nothing: the same text as each
+        /// pattern replaced in turn by `str::replace`, on texts made of the patterns' pieces
+        /// (so that partial, overlapping and newly formed matches are common).
+        #[test]
+        fn presentation_is_stripped_as_by_sequential_replacement(
+            text in "(\\\\|left|right|[!,;:^{}$°]|circ|dfrac|quad|dots|c|l|x| ){0,24}",
+        ) {
+            let expected =
+                PRESENTATION.iter().fold(text.clone(), |s, (from, to)| s.replace(from, to));
+            proptest::prop_assert_eq!(strip_presentation(text), expected);
+        }
+    }
 
     fn eq(gold: &str, pred: &str) -> bool {
         let g = parse(gold).unwrap_or_else(|e| panic!("gold {gold:?}: {e:?}"));
