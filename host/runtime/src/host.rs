@@ -266,17 +266,17 @@ impl Host {
                 let end = (start + batch).min(samples.len());
                 let (inner, plugin, config, samples) =
                     (self.inner.clone(), plugin.clone(), config.clone(), samples.clone());
-                self.inner.workers.submit(move || {
+                let result = self.inner.workers.submit(move || {
                     call_batch(&inner.engine, &plugin, &config, &samples[start..end])
-                })
+                });
+                (end - start, result)
             })
             .collect();
         let mut outcomes = Vec::with_capacity(samples.len());
-        for (i, result) in queued.into_iter().enumerate() {
+        for (size, result) in queued {
             match result.await {
                 Ok(batch_outcomes) => outcomes.extend(batch_outcomes),
                 Err(_) => {
-                    let size = (samples.len() - i * batch).min(batch);
                     let panicked = Outcome::error(
                         ErrorKind::Host,
                         "scoring task failed: the batch panicked".to_owned(),
