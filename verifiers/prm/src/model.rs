@@ -311,24 +311,26 @@ fn exp(x: f32) -> f32 {
 /// Softmax in place, in f32: the max, the exponentials, their sum and the scaling each one
 /// pass over the row, the reductions in eight lanes so that they vectorise too.
 fn softmax(row: &mut [f32]) {
-    let mut lanes = [f32::NEG_INFINITY; 8];
-    let mut chunks = row.chunks_exact(8);
-    for c in chunks.by_ref() {
-        for (m, x) in lanes.iter_mut().zip(c) {
-            *m = m.max(*x);
-        }
-    }
-    let max = chunks.remainder().iter().chain(&lanes).copied().fold(f32::NEG_INFINITY, f32::max);
+    let max = reduce_in_lanes(row, f32::NEG_INFINITY, f32::max);
     row.iter_mut().for_each(|x| *x = exp(*x - max));
-    let mut lanes = [0.0f32; 8];
+    let inv = 1.0 / reduce_in_lanes(row, 0.0, |a, b| a + b);
+    row.iter_mut().for_each(|x| *x *= inv);
+}
+
+/// `row` folded with `op` from `init`, in eight independent lanes (which the compiler keeps in
+/// one vector register) and then across them: a different order from a plain fold, which only
+/// an associative `op` (max; a sum, up to rounding) allows.
+#[inline(always)]
+fn reduce_in_lanes(row: &[f32], init: f32, op: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut lanes = [init; 8];
     let mut chunks = row.chunks_exact(8);
     for c in chunks.by_ref() {
-        for (s, x) in lanes.iter_mut().zip(c) {
-            *s += x;
+        for (lane, x) in lanes.iter_mut().zip(c) {
+            *lane = op(*lane, *x);
         }
     }
-    let inv = 1.0 / (lanes.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>());
-    row.iter_mut().for_each(|x| *x *= inv);
+    let across = lanes.into_iter().fold(init, &op);
+    chunks.remainder().iter().fold(across, |a, x| op(a, *x))
 }
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
