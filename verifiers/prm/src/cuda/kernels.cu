@@ -308,21 +308,22 @@ extern "C" __global__ void __launch_bounds__(128)
     }
 }
 
+// silu(g) · u, in f32: the one definition both SwiGLU kernels use.
+__device__ __forceinline__ float silu_mul(float g, float u) { return g / (1.0f + __expf(-g)) * u; }
+
 // act = silu(gate) ⊙ up, from rows [gate | up] of width 2·i. Grid: (columns / 256, tokens).
 extern "C" __global__ void swiglu(const bf16* gate_up, bf16* act, int i) {
     const bf16* gate = gate_up + (size_t)blockIdx.y * 2 * i;
     const bf16* up = gate + i;
     bf16* out = act + (size_t)blockIdx.y * i;
-    for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < i; c += gridDim.x * blockDim.x) {
-        float g = bf2f(gate[c]);
-        out[c] = f2bf(g / (1.0f + __expf(-g)) * bf2f(up[c]));
-    }
+    for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < i; c += gridDim.x * blockDim.x)
+        out[c] = f2bf(silu_mul(bf2f(gate[c]), bf2f(up[c])));
 }
 
+// silu_mul on two bf16 pairs packed in 32 bits each.
 __device__ __forceinline__ unsigned silu_mul2(unsigned gate, unsigned up) {
-    float g0 = bf2f((bf16)(gate & 0xffffu)), g1 = bf2f((bf16)(gate >> 16));
-    return pack2(g0 / (1.0f + __expf(-g0)) * bf2f((bf16)(up & 0xffffu)),
-                 g1 / (1.0f + __expf(-g1)) * bf2f((bf16)(up >> 16)));
+    return pack2(silu_mul(bf2f((bf16)(gate & 0xffffu)), bf2f((bf16)(up & 0xffffu))),
+                 silu_mul(bf2f((bf16)(gate >> 16)), bf2f((bf16)(up >> 16))));
 }
 
 // The same, 8 columns per thread with 16-byte loads and stores (i a multiple of 8).
