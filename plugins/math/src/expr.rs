@@ -780,16 +780,43 @@ fn mul(a: Expr, b: Expr) -> Expr {
 
 /// The exact value of a written number, with its decimal places.
 fn number(digits: &str, frac: &str, exp: i64) -> Expr {
-    let mantissa: BigInt = format!("{}{frac}", if digits.is_empty() { "0" } else { digits })
-        .parse()
-        .unwrap_or_default();
+    let mantissa = mantissa(digits, frac);
     let scale = exp - frac.len() as i64;
     let ten = BigInt::from(10);
-    let value = if scale >= 0 {
+    let value = if scale == 0 {
+        BigRational::from_integer(mantissa)
+    } else if scale >= 0 {
         BigRational::from_integer(mantissa * num_traits::pow(ten, scale.min(400) as usize))
     } else {
         BigRational::new(mantissa, num_traits::pow(ten, (-scale).min(400) as usize))
     };
     let decimals = (!frac.is_empty() && exp == 0).then_some(frac.len() as u32);
     Expr::Num(value, decimals)
+}
+
+/// The integer the digits `digits` then `frac` spell (0 for none). Most numbers fit a `u64`
+/// and are read without building text for the big-integer parser.
+fn mantissa(digits: &str, frac: &str) -> BigInt {
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if digits.len() + frac.len() <= 19 && all_digits(digits) && all_digits(frac) {
+        let value =
+            digits.bytes().chain(frac.bytes()).fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+        return BigInt::from(value);
+    }
+    format!("{}{frac}", if digits.is_empty() { "0" } else { digits }).parse().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// Reading digits as a `u64` gives what the big-integer parser gives, on both sides
+        /// of the 19 digits that fit.
+        #[test]
+        fn mantissa_is_the_parsed_digits(digits in "[0-9]{0,22}", frac in "[0-9]{0,22}") {
+            let text = format!("{}{frac}", if digits.is_empty() { "0" } else { &digits });
+            proptest::prop_assert_eq!(mantissa(&digits, &frac), text.parse::<BigInt>().unwrap());
+        }
+    }
 }

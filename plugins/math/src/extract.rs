@@ -26,7 +26,7 @@ pub fn answer(completion: &str, mode: Mode) -> Option<String> {
         Mode::Whole => non_empty(text),
         Mode::Boxed => boxed(text),
         Mode::Auto => boxed(text)
-            .or_else(|| tagged(text, "answer"))
+            .or_else(|| tagged(text, "<answer>", "</answer>"))
             .or_else(|| phrase(text))
             .or_else(|| bold(text))
             .or_else(|| math_span_or_later_number(text))
@@ -120,10 +120,10 @@ fn balanced(body: &str) -> Option<usize> {
     None
 }
 
-fn tagged(text: &str, tag: &str) -> Option<String> {
-    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
-    let start = search::rfind(text, &open)? + open.len();
-    let end = search::find(&text[start..], &close).map_or(text.len(), |e| start + e);
+/// The text between the last `open` tag and the `close` after it (or the end).
+fn tagged(text: &str, open: &str, close: &str) -> Option<String> {
+    let start = search::rfind(text, open)? + open.len();
+    let end = search::find(&text[start..], close).map_or(text.len(), |e| start + e);
     non_empty(&text[start..end]).and_then(|inner| boxed(&inner).or(Some(inner)))
 }
 

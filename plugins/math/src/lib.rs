@@ -314,14 +314,34 @@ pub fn reward(sample: &Sample, config: &Config) -> Outcome {
         && ellipsis(&gold_text) == ellipsis(&answer);
     let value = f64::from(u8::from(equal));
     let shown: String = answer.chars().take(60).collect();
+    let mut because = String::from(if equal { "equal: " } else { "not equal: " });
+    quoted(&mut because, &shown);
+    because.push_str(" vs gold ");
+    quoted(&mut because, &gold_text);
     Score::new(value)
         .with("extracted", 1.0)
         .with("parse_ok", f64::from(u8::from(parse_ok)))
-        .because(format!(
-            "{} {shown:?} vs gold {gold_text:?}",
-            if equal { "equal:" } else { "not equal:" }
-        ))
+        .because(because)
         .into()
+}
+
+/// Appends `text` quoted as `{:?}` writes it. Printable ASCII, nearly every answer, needs only
+/// `\` and `"` escaped, which is done directly: `Debug` decides per character whether it is
+/// printable, and was a few percent of the plugin's instructions.
+fn quoted(out: &mut String, text: &str) {
+    if !text.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        use std::fmt::Write;
+        write!(out, "{text:?}").expect("writing to a String cannot fail");
+        return;
+    }
+    out.push('"');
+    for c in text.chars() {
+        if matches!(c, '\\' | '"') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
 }
 
 gavel_plugin::export!(
@@ -346,6 +366,16 @@ mod tests {
             let expected =
                 PRESENTATION.iter().fold(text.clone(), |s, (from, to)| s.replace(from, to));
             proptest::prop_assert_eq!(strip_presentation(text), expected);
+        }
+    }
+
+    proptest::proptest! {
+        /// The direct quoting is `{:?}`'s, on any text (ASCII or not).
+        #[test]
+        fn quoting_is_debug_quoting(text in "[ -~]*|(\\PC|[\\\\\"\t\n\u{0}-\u{1f}])*") {
+            let mut out = String::new();
+            quoted(&mut out, &text);
+            proptest::prop_assert_eq!(out, format!("{text:?}"));
         }
     }
 
