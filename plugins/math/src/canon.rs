@@ -4,42 +4,75 @@ use crate::expr::{Expr, Rel};
 
 /// The expression as canonical text: equal trees give equal text.
 pub fn show(e: &Expr) -> String {
+    let mut out = String::new();
+    write(e, &mut out);
+    out
+}
+
+/// [`show`] into one buffer: a tree's text is built once, not once per level it is nested in.
+fn write(e: &Expr, out: &mut String) {
+    let wrapped = |out: &mut String, open: &str, a: &Expr, close: &str| {
+        out.push_str(open);
+        write(a, out);
+        out.push_str(close);
+    };
     match e {
-        Expr::Num(q, _) => q.to_string(),
-        Expr::Sym(s) => s.clone(),
-        Expr::Pi => "pi".into(),
-        Expr::E => "e".into(),
-        Expr::I => "i".into(),
-        Expr::Inf => "oo".into(),
-        Expr::Add(items) => format!("({})", join(items, "+")),
-        Expr::Mul(items) => format!("({})", join(items, "*")),
-        Expr::Pow(a, b) => format!("({})^({})", show(a), show(b)),
-        Expr::Div(a, b) => format!("({})/({})", show(a), show(b)),
-        Expr::Neg(a) => format!("-({})", show(a)),
-        Expr::Func(f, a) => format!("{f}({})", show(a)),
-        Expr::Factorial(a) => format!("({})!", show(a)),
-        Expr::PlusMinus(a, b) => format!("({})±({})", show(a), show(b)),
-        Expr::Percent(a) => format!("({})%", show(a)),
-        Expr::Tuple(items) => format!("tuple({})", join(items, ",")),
+        Expr::Num(q, _) => {
+            use std::fmt::Write;
+            write!(out, "{q}").expect("writing to a String cannot fail");
+        }
+        Expr::Sym(s) => out.push_str(s),
+        Expr::Pi => out.push_str("pi"),
+        Expr::E => out.push('e'),
+        Expr::I => out.push('i'),
+        Expr::Inf => out.push_str("oo"),
+        Expr::Add(items) => join(out, "(", items, "+", ")"),
+        Expr::Mul(items) => join(out, "(", items, "*", ")"),
+        Expr::Pow(a, b) => {
+            wrapped(out, "(", a, ")^");
+            wrapped(out, "(", b, ")");
+        }
+        Expr::Div(a, b) => {
+            wrapped(out, "(", a, ")/");
+            wrapped(out, "(", b, ")");
+        }
+        Expr::Neg(a) => wrapped(out, "-(", a, ")"),
+        Expr::Func(f, a) => {
+            out.push_str(f);
+            wrapped(out, "(", a, ")");
+        }
+        Expr::Factorial(a) => wrapped(out, "(", a, ")!"),
+        Expr::PlusMinus(a, b) => {
+            wrapped(out, "(", a, ")±");
+            wrapped(out, "(", b, ")");
+        }
+        Expr::Percent(a) => wrapped(out, "(", a, ")%"),
+        Expr::Tuple(items) => join(out, "tuple(", items, ",", ")"),
         Expr::Set(items) => {
             let mut parts: Vec<String> = items.iter().map(show).collect();
             parts.sort();
-            format!("set({})", parts.join(","))
+            out.push_str("set(");
+            out.push_str(&parts.join(","));
+            out.push(')');
         }
         Expr::Interval(a, b, lc, rc) => {
-            format!(
-                "{}{},{}{}",
-                if *lc { '[' } else { '(' },
-                show(a),
-                show(b),
-                if *rc { ']' } else { ')' }
-            )
+            out.push(if *lc { '[' } else { '(' });
+            wrapped(out, "", a, ",");
+            write(b, out);
+            out.push(if *rc { ']' } else { ')' });
         }
-        Expr::Union(items) => format!("union({})", join(items, ",")),
+        Expr::Union(items) => join(out, "union(", items, ",", ")"),
         Expr::Matrix(rows) => {
-            format!("matrix({})", rows.iter().map(|r| join(r, ",")).collect::<Vec<_>>().join(";"))
+            out.push_str("matrix(");
+            for (i, row) in rows.iter().enumerate() {
+                join(out, if i == 0 { "" } else { ";" }, row, ",", "");
+            }
+            out.push(')');
         }
-        Expr::Rel(r, a, b) => format!("{}{}{}", show(a), rel(*r), show(b)),
+        Expr::Rel(r, a, b) => {
+            wrapped(out, "", a, rel(*r));
+            write(b, out);
+        }
     }
 }
 
@@ -54,6 +87,37 @@ fn rel(r: Rel) -> &'static str {
     }
 }
 
-fn join(items: &[Expr], sep: &str) -> String {
-    items.iter().map(show).collect::<Vec<_>>().join(sep)
+/// `open`, the items' texts separated by `sep`, `close`.
+fn join(out: &mut String, open: &str, items: &[Expr], sep: &str, close: &str) {
+    out.push_str(open);
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        write(item, out);
+    }
+    out.push_str(close);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The text of every shape, as the format-per-level implementation wrote it (pinned:
+    /// comparisons of sets and symbols go by this text).
+    #[test]
+    fn every_shape_has_its_text() {
+        let shown = |answer: &str| show(&crate::parse(answer).unwrap());
+        assert_eq!(shown("x^2 + 3/4"), "((x)^(2)+(3)/(4))");
+        assert_eq!(shown("\\frac{a}{b} - \\sqrt{2}"), "((a)/(b)+-(sqrt(2)))");
+        assert_eq!(shown("\\{3, 1\\}"), "set(1,3)");
+        assert_eq!(shown("[0, 1)"), "[0,1)");
+        assert_eq!(shown("(1, 2)"), "tuple(1,2)");
+        assert_eq!(shown("x \\le 5!"), "x<=(5)!");
+        assert_eq!(shown("\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}"), "matrix(1,2;3,4)");
+        assert_eq!(shown("2\\pi i \\pm e"), "((2*pi*i))±(e)");
+        assert_eq!(shown("50\\%"), "(50)%");
+        assert_eq!(shown("(-\\infty, 2] \\cup (3, 4)"), "union((-(oo),2],tuple(3,4))");
+        assert_eq!(shown("\\sin x = y"), "sin(x)=y");
+    }
 }
