@@ -33,8 +33,9 @@ pub struct WasmLimits {
     pub max_components: u64,
     /// Bytes of the plugin's stderr kept for error messages (a panic message). Default 8 KiB.
     pub stderr_bytes: u64,
-    /// Samples per plugin call. Default 64: large enough to spread the instantiation cost
-    /// (~10 µs), small enough that a failed batch is cheap to re-run sample by sample. A batch
+    /// Samples per plugin call. Default 64: large enough to spread a call's fixed cost
+    /// (instantiation and the memory reset after it: ~10 µs for a trivial plugin, ~50 µs for
+    /// `math`; BENCHMARKS.md), small enough that a failed batch is cheap to re-run sample by sample. A batch
     /// is trusted only if it stayed within *one* sample's fuel and deadline as a whole, so
     /// samples that each take more than `1/batch_size` of those are scored twice; the host
     /// warns once per plugin when a batch goes past, with a batch size that fits.
