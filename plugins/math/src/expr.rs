@@ -785,7 +785,7 @@ fn number(digits: &str, frac: &str, exp: i64) -> Expr {
     let ten = BigInt::from(10);
     let value = if scale == 0 {
         BigRational::from_integer(mantissa)
-    } else if scale >= 0 {
+    } else if scale > 0 {
         BigRational::from_integer(mantissa * num_traits::pow(ten, scale.min(400) as usize))
     } else {
         BigRational::new(mantissa, num_traits::pow(ten, (-scale).min(400) as usize))
