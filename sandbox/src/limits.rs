@@ -35,10 +35,10 @@ pub struct WasmLimits {
     pub stderr_bytes: u64,
     /// Samples per plugin call. Default 64: large enough to spread a call's fixed cost
     /// (instantiation and the memory reset after it: ~10 µs for a trivial plugin, ~50 µs for
-    /// `math`; BENCHMARKS.md), small enough that a failed batch is cheap to re-run sample by sample. A batch
-    /// is trusted only if it stayed within *one* sample's fuel and deadline as a whole, so
-    /// samples that each take more than `1/batch_size` of those are scored twice; the host
-    /// warns once per plugin when a batch goes past, with a batch size that fits.
+    /// `math`; BENCHMARKS.md), small enough that a failed batch is cheap to re-run sample by
+    /// sample. A batch is trusted only if it stayed within *one* sample's fuel and deadline as a
+    /// whole, so samples that each take more than `1/batch_size` of those are scored twice; the
+    /// host warns once per plugin when a batch goes past, with a batch size that fits.
     pub batch_size: u64,
 }
 
