@@ -80,7 +80,7 @@ pub enum Expr {
 pub struct ParseError(pub String);
 
 /// Parses tokens into an expression.
-pub fn parse(toks: &[Tok]) -> Result<Expr, ParseError> {
+pub fn parse(toks: &[Tok<'_>]) -> Result<Expr, ParseError> {
     if toks.is_empty() {
         return Err(ParseError("empty answer".into()));
     }
@@ -96,7 +96,7 @@ pub fn parse(toks: &[Tok]) -> Result<Expr, ParseError> {
 }
 
 struct Parser<'a> {
-    toks: &'a [Tok],
+    toks: &'a [Tok<'a>],
     pos: usize,
     depth: usize,
 }
@@ -105,8 +105,8 @@ fn int(n: i64) -> Expr {
     Expr::Num(BigRational::from_integer(BigInt::from(n)), None)
 }
 
-impl Parser<'_> {
-    fn peek(&self) -> Option<&Tok> {
+impl<'a> Parser<'a> {
+    fn peek(&self) -> Option<&'a Tok<'a>> {
         self.toks.get(self.pos)
     }
 
@@ -115,11 +115,11 @@ impl Parser<'_> {
     }
 
     fn is_cmd(&self, names: &[&str]) -> bool {
-        matches!(self.peek(), Some(Tok::Cmd(c)) if names.contains(&c.as_str()))
+        matches!(self.peek(), Some(Tok::Cmd(c)) if names.contains(c))
     }
 
     fn is_word(&self, word: &str) -> bool {
-        matches!(self.peek(), Some(Tok::Ident(w)) if w == word)
+        matches!(self.peek(), Some(Tok::Ident(w)) if *w == word)
     }
 
     fn eat_op(&mut self, op: &str) -> bool {
@@ -184,7 +184,7 @@ impl Parser<'_> {
             Tok::Op("<=") => Rel::Le,
             Tok::Op(">=") => Rel::Ge,
             Tok::Op("!=") => Rel::Ne,
-            Tok::Cmd(c) => match c.as_str() {
+            Tok::Cmd(c) => match *c {
                 "le" | "leq" | "leqslant" => Rel::Le,
                 "ge" | "geq" | "geqslant" => Rel::Ge,
                 "ne" | "neq" => Rel::Ne,
@@ -375,11 +375,11 @@ impl Parser<'_> {
     fn starts_primary(&self) -> bool {
         match self.peek() {
             Some(Tok::Num { .. }) => true,
-            Some(Tok::Ident(w)) => !matches!(w.as_str(), "and" | "or") && !w.starts_with("word:"),
+            Some(Tok::Ident(w)) => !matches!(*w, "and" | "or"),
             Some(Tok::Op("(")) => true,
             Some(Tok::Op("{")) => false,
             Some(Tok::Cmd(c)) => matches!(
-                c.as_str(),
+                *c,
                 "frac"
                     | "dfrac"
                     | "tfrac"
@@ -476,7 +476,7 @@ impl Parser<'_> {
             } else if self.is_cmd(&["percent"]) {
                 self.pos += 1;
                 e = Expr::Percent(Box::new(e));
-            } else if self.is_cmd(&["circ"]) || self.is_word("word:degrees") {
+            } else if self.is_cmd(&["circ"]) {
                 self.pos += 1;
             } else if self.eat_op("_") {
                 // Subscripts name a variable (`x_1`) or a base (`1010_2`): keep the subscript text.
@@ -535,13 +535,13 @@ impl Parser<'_> {
     }
 
     fn primary_inner(&mut self) -> Result<Expr, ParseError> {
-        let Some(tok) = self.peek().cloned() else {
+        let Some(tok) = self.peek() else {
             return Err(ParseError("answer ends early".into()));
         };
         self.pos += 1;
         match tok {
-            Tok::Num { int: digits, frac, exp } => Ok(number(&digits, &frac, exp)),
-            Tok::Ident(word) => self.ident(&word),
+            Tok::Num { int: digits, frac, exp } => Ok(number(digits, frac, *exp)),
+            Tok::Ident(word) => self.ident(word),
             Tok::Op("(") => self.bracketed(false),
             Tok::Op("[") => self.bracketed(true),
             Tok::Op("{") => {
@@ -553,7 +553,7 @@ impl Parser<'_> {
                 self.expect_op("|")?;
                 Ok(Expr::Func("abs".into(), Box::new(inner)))
             }
-            Tok::Cmd(cmd) => self.command(&cmd),
+            Tok::Cmd(cmd) => self.command(cmd),
             other => Err(ParseError(format!("unexpected {other:?}"))),
         }
     }
@@ -569,10 +569,6 @@ impl Parser<'_> {
                 // `sin(x)**3`: a call binds tighter than the power that follows it.
                 let arg = if self.is_op("(") { self.primary()? } else { self.power()? };
                 Expr::Func(word.to_owned(), Box::new(arg))
-            }
-            w if w.starts_with("word:") => {
-                // A unit or a word: no value of its own; `5 cm` reads as 5.
-                return Err(ParseError(format!("word {:?}", &w[5..])));
             }
             _ => Expr::Sym(word.to_owned()),
         })
@@ -687,7 +683,7 @@ impl Parser<'_> {
             | "mbox" | "operatorname" | "displaystyle" | "mathbb" => {
                 // `\mathbb{R}`: the whole real line.
                 if cmd == "mathbb"
-                    && matches!(self.toks.get(self.pos + 1), Some(Tok::Ident(r)) if r == "R")
+                    && matches!(self.toks.get(self.pos + 1), Some(Tok::Ident(r)) if *r == "R")
                 {
                     self.pos += 3;
                     let (lo, hi) = (Expr::Neg(Box::new(Expr::Inf)), Expr::Inf);

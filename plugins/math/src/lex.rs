@@ -1,29 +1,31 @@
 //! Tokens of LaTeX and plain-text math.
+//!
+//! Tokens borrow from the text they were read from: an answer's tokens cost one vector, not a
+//! string each (the lexer was a sixth of the plugin's instructions when every token owned its
+//! text).
 
-/// A token.
+use std::borrow::Cow;
+
+/// A token of the text `'a`.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Tok {
+pub enum Tok<'a> {
     /// A number as written.
     Num {
-        /// Digits before the decimal point (thousands separators removed).
-        int: String,
+        /// Digits before the decimal point (thousands separators removed, which is the one
+        /// case that owns its text).
+        int: Cow<'a, str>,
         /// Digits after the decimal point.
-        frac: String,
+        frac: &'a str,
         /// Decimal exponent (`1.6e-21` → -21).
         exp: i64,
     },
-    /// A letter or a known multi-letter name (`pi`, `sqrt`, `sin`, …).
-    Ident(String),
+    /// A letter or a known multi-letter name (`pi`, `sqrt`, `sin`, …), names in lower case.
+    Ident(&'a str),
     /// A LaTeX command without its backslash.
-    Cmd(String),
+    Cmd(&'a str),
     /// One punctuation or operator character, or a two-character operator (`**`, `<=`).
     Op(&'static str),
 }
-
-const OPS: &[&str] = &[
-    "**", "<=", ">=", "!=", "+", "-", "*", "/", "^", "(", ")", "[", "]", "{", "}", ",", "=", "<",
-    ">", "!", "|", "&", "_", ";", "'", ":",
-];
 
 /// Plain-text names read as one identifier rather than a product of letters.
 const NAMES: &[&str] = &[
@@ -31,99 +33,126 @@ const NAMES: &[&str] = &[
     "tanh", "log", "ln", "exp", "pi", "inf", "infty", "oo", "and", "or", "abs",
 ];
 
-/// Splits `text` into tokens. Unknown characters are skipped; `None` if the text is too long.
-pub fn lex(text: &str) -> Vec<Tok> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut toks = Vec::new();
+/// Splits `text` into tokens. Unknown characters are skipped, and so are prose words and units
+/// (`is`, `cm`, `apples`): they carry no value.
+pub fn lex(text: &str) -> Vec<Tok<'_>> {
+    let bytes = text.as_bytes();
+    let mut toks = Vec::with_capacity(text.len() / 2 + 1);
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c.is_whitespace() || c == '$' {
-            i += 1;
-        } else if c.is_ascii_digit()
-            || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
-        {
-            let (tok, next) = number(&chars, i);
+    while i < bytes.len() {
+        let b = bytes[i];
+        let next = bytes.get(i + 1).copied();
+        if b.is_ascii_digit() || (b == b'.' && next.is_some_and(|n| n.is_ascii_digit())) {
+            let (tok, end) = number(text, i);
             toks.push(tok);
-            i = next;
-        } else if c == '\\' {
-            let start = i + 1;
-            let mut j = start;
-            while j < chars.len() && chars[j].is_ascii_alphabetic() {
-                j += 1;
-            }
-            if j == start {
-                // `\\`, `\{`, `\,`, `\%` …: one character.
-                let sym = chars.get(start).copied().unwrap_or(' ');
-                match sym {
-                    '{' => toks.push(Tok::Op("{")),
-                    '}' => toks.push(Tok::Op("}")),
-                    '\\' => toks.push(Tok::Cmd("newline".into())),
-                    '%' => toks.push(Tok::Cmd("percent".into())),
-                    '$' => {}
-                    _ => {}
-                }
-                i = start + 1;
-            } else {
-                toks.push(Tok::Cmd(chars[start..j].iter().collect()));
-                i = j;
-            }
-        } else if c.is_alphabetic() {
-            let mut j = i;
-            while j < chars.len() && chars[j].is_ascii_alphabetic() {
-                j += 1;
-            }
-            if j == i {
-                toks.push(Tok::Ident(c.to_string()));
-                i += 1;
+            i = end;
+        } else if b == b'\\' {
+            i = command(text, i + 1, &mut toks);
+        } else if b.is_ascii_alphabetic() {
+            let end = i + bytes[i..].iter().take_while(|c| c.is_ascii_alphabetic()).count();
+            word(&text[i..end], &mut toks);
+            i = end;
+        } else if b.is_ascii() {
+            let pair = match (b, next) {
+                (b'*', Some(b'*')) => Some("**"),
+                (b'<', Some(b'=')) => Some("<="),
+                (b'>', Some(b'=')) => Some(">="),
+                (b'!', Some(b'=')) => Some("!="),
+                _ => None,
+            };
+            if let Some(op) = pair {
+                toks.push(Tok::Op(op));
+                i += 2;
                 continue;
             }
-            let word: String = chars[i..j].iter().collect();
-            let lower = word.to_lowercase();
-            if NAMES.contains(&lower.as_str()) {
-                toks.push(Tok::Ident(lower));
-            } else if word.len() > 1
-                && word.chars().all(|c| c.is_ascii_lowercase())
-                && is_word(&lower)
-            {
-                toks.push(Tok::Ident(format!("word:{lower}")));
-            } else {
-                toks.extend(word.chars().map(|c| Tok::Ident(c.to_string())));
+            if b == b'%' {
+                toks.push(Tok::Cmd("percent"));
+            } else if let Some(op) = op(b) {
+                toks.push(Tok::Op(op));
             }
-            i = j;
+            // Anything else (spaces, `$`, `.`, `?`) is skipped.
+            i += 1;
         } else {
-            let rest = &chars[i..(i + 2).min(chars.len())];
+            let c = text[i..].chars().next().expect("i is on a character boundary");
             // Unicode spellings of operators, constants and functions.
-            let symbol = match c {
+            let tok = match c {
                 '×' | '·' => Some(Tok::Op("*")),
                 '÷' => Some(Tok::Op("/")),
                 '≤' => Some(Tok::Op("<=")),
                 '≥' => Some(Tok::Op(">=")),
                 '≠' => Some(Tok::Op("!=")),
                 '−' | '–' => Some(Tok::Op("-")),
-                '%' => Some(Tok::Cmd("percent".into())),
-                'π' => Some(Tok::Ident("pi".into())),
-                '∞' => Some(Tok::Ident("inf".into())),
-                '√' => Some(Tok::Ident("sqrt".into())),
+                'π' => Some(Tok::Ident("pi")),
+                '∞' => Some(Tok::Ident("inf")),
+                '√' => Some(Tok::Ident("sqrt")),
+                c if c.is_alphabetic() => Some(Tok::Ident(&text[i..i + c.len_utf8()])),
                 _ => None,
             };
-            if let Some(tok) = symbol {
-                toks.push(tok);
-                i += 1;
-            } else if let Some(op) =
-                OPS.iter().find(|op| op.len() == 2 && op.chars().eq(rest.iter().copied()))
-            {
-                toks.push(Tok::Op(op));
-                i += 2;
-            } else if let Some(op) = OPS.iter().find(|op| op.len() == 1 && op.starts_with(c)) {
-                toks.push(Tok::Op(op));
-                i += 1;
-            } else {
-                i += 1;
-            }
+            toks.extend(tok);
+            i += c.len_utf8();
         }
     }
     toks
+}
+
+/// One-character operators and punctuation.
+fn op(b: u8) -> Option<&'static str> {
+    Some(match b {
+        b'+' => "+",
+        b'-' => "-",
+        b'*' => "*",
+        b'/' => "/",
+        b'^' => "^",
+        b'(' => "(",
+        b')' => ")",
+        b'[' => "[",
+        b']' => "]",
+        b'{' => "{",
+        b'}' => "}",
+        b',' => ",",
+        b'=' => "=",
+        b'<' => "<",
+        b'>' => ">",
+        b'!' => "!",
+        b'|' => "|",
+        b'&' => "&",
+        b'_' => "_",
+        b';' => ";",
+        b'\'' => "'",
+        b':' => ":",
+        _ => return None,
+    })
+}
+
+/// The command whose name starts at `start` (just after its backslash); returns where the
+/// text goes on. A backslash before a non-letter is one character: `\{`, `\\`, `\%`, `\,`.
+fn command<'a>(text: &'a str, start: usize, toks: &mut Vec<Tok<'a>>) -> usize {
+    let name = text[start..].bytes().take_while(u8::is_ascii_alphabetic).count();
+    if name > 0 {
+        toks.push(Tok::Cmd(&text[start..start + name]));
+        return start + name;
+    }
+    let Some(c) = text[start..].chars().next() else { return start };
+    match c {
+        '{' => toks.push(Tok::Op("{")),
+        '}' => toks.push(Tok::Op("}")),
+        '\\' => toks.push(Tok::Cmd("newline")),
+        '%' => toks.push(Tok::Cmd("percent")),
+        _ => {}
+    }
+    start + c.len_utf8()
+}
+
+/// A run of ASCII letters: a known name (any case), a prose word or unit (skipped), or a
+/// product of one-letter variables (`xy`).
+fn word<'a>(word: &'a str, toks: &mut Vec<Tok<'a>>) {
+    if let Some(name) = NAMES.iter().find(|name| name.eq_ignore_ascii_case(word)) {
+        toks.push(Tok::Ident(name));
+    } else if word.len() > 1 && word.bytes().all(|c| c.is_ascii_lowercase()) && is_word(word) {
+        // A word or a unit: no value of its own; `5 cm` reads as 5.
+    } else {
+        toks.extend((0..word.len()).map(|k| Tok::Ident(&word[k..k + 1])));
+    }
 }
 
 /// Words longer than one letter that are prose or units, not products of variables.
@@ -149,60 +178,45 @@ fn is_word(word: &str) -> bool {
 }
 
 /// Reads a number at `start`: digits with `,`-grouped thousands, a fraction, an exponent.
-fn number(chars: &[char], start: usize) -> (Tok, usize) {
-    let mut i = start;
-    let mut int = String::new();
-    while i < chars.len() && chars[i].is_ascii_digit() {
-        int.push(chars[i]);
-        i += 1;
-    }
-    // Thousands separators: `,` (or `{,}`) followed by exactly three digits, repeatedly.
-    loop {
-        let (skip, ok) = if chars.get(i) == Some(&',') || chars.get(i) == Some(&' ') {
-            (1, true)
-        } else if chars.get(i..i + 3) == Some(&['{', ',', '}']) {
-            (3, true)
-        } else {
-            (0, false)
+/// Returns it and where the text goes on.
+fn number(text: &str, start: usize) -> (Tok<'_>, usize) {
+    let bytes = text.as_bytes();
+    let digit = |k: usize| bytes.get(k).is_some_and(u8::is_ascii_digit);
+    let digits_from = |k: usize| {
+        k + bytes[k.min(bytes.len())..].iter().take_while(|b| b.is_ascii_digit()).count()
+    };
+    let mut i = digits_from(start);
+    let mut int = Cow::Borrowed(&text[start..i]);
+    // Thousands separators: `,`, ` ` or `{,}` followed by exactly three digits, repeatedly.
+    while !int.is_empty() {
+        let skip = match bytes.get(i) {
+            Some(b',' | b' ') => 1,
+            Some(b'{') if bytes.get(i + 1..i + 3) == Some(b",}") => 3,
+            _ => break,
         };
-        let digits =
-            |from: usize| (from..from + 3).all(|k| chars.get(k).is_some_and(char::is_ascii_digit));
-        if ok
-            && !int.is_empty()
-            && digits(i + skip)
-            && !chars.get(i + skip + 3).is_some_and(char::is_ascii_digit)
-        {
-            int.extend(&chars[i + skip..i + skip + 3]);
-            i += skip + 3;
-        } else {
+        let group = i + skip;
+        if !(digit(group) && digit(group + 1) && digit(group + 2)) || digit(group + 3) {
             break;
         }
+        int.to_mut().push_str(&text[group..group + 3]);
+        i = group + 3;
     }
-    let mut frac = String::new();
-    if chars.get(i) == Some(&'.') && chars.get(i + 1).is_some_and(char::is_ascii_digit) {
-        i += 1;
-        while i < chars.len() && chars[i].is_ascii_digit() {
-            frac.push(chars[i]);
-            i += 1;
-        }
+    let mut frac = "";
+    if bytes.get(i) == Some(&b'.') && digit(i + 1) {
+        let end = digits_from(i + 1);
+        frac = &text[i + 1..end];
+        i = end;
     }
     let mut exp = 0i64;
-    if matches!(chars.get(i), Some('e' | 'E')) {
-        let mut j = i + 1;
-        let negative = chars.get(j) == Some(&'-');
-        if matches!(chars.get(j), Some('-' | '+')) {
-            j += 1;
-        }
-        if chars.get(j).is_some_and(char::is_ascii_digit)
-            && !chars.get(i + 1).is_some_and(|c| c.is_alphabetic())
-        {
-            let mut digits = String::new();
-            while j < chars.len() && chars[j].is_ascii_digit() && digits.len() < 6 {
-                digits.push(chars[j]);
-                j += 1;
-            }
-            exp = digits.parse::<i64>().unwrap_or(0) * if negative { -1 } else { 1 };
-            i = j;
+    if matches!(bytes.get(i), Some(b'e' | b'E')) {
+        let negative = bytes.get(i + 1) == Some(&b'-');
+        let j = i + 1 + usize::from(matches!(bytes.get(i + 1), Some(b'-' | b'+')));
+        if digit(j) {
+            // At most six digits: a larger exponent is no number anyone writes.
+            let end = j + bytes[j..].iter().take(6).take_while(|b| b.is_ascii_digit()).count();
+            let magnitude: i64 = text[j..end].parse().expect("one to six digits");
+            exp = if negative { -magnitude } else { magnitude };
+            i = end;
         }
     }
     (Tok::Num { int, frac, exp }, i)
@@ -212,8 +226,8 @@ fn number(chars: &[char], start: usize) -> (Tok, usize) {
 mod tests {
     use super::*;
 
-    fn num(int: &str, frac: &str, exp: i64) -> Tok {
-        Tok::Num { int: int.into(), frac: frac.into(), exp }
+    fn num<'a>(int: &'a str, frac: &'a str, exp: i64) -> Tok<'a> {
+        Tok::Num { int: int.into(), frac, exp }
     }
 
     #[test]
@@ -222,18 +236,37 @@ mod tests {
         assert_eq!(lex("1{,}000"), [num("1000", "", 0)]);
         assert_eq!(lex(".4"), [num("", "4", 0)]);
         assert_eq!(lex("1.6e-21"), [num("1", "6", -21)]);
+        assert_eq!(lex("2e1234567"), [num("2", "", 123456), num("7", "", 0)]);
         assert_eq!(lex("1,2"), [num("1", "", 0), Tok::Op(","), num("2", "", 0)]);
         assert_eq!(lex("1 000"), [num("1000", "", 0)]);
+        assert_eq!(lex("1,0000"), [num("1", "", 0), Tok::Op(","), num("0000", "", 0)]);
         assert_eq!(lex("2 1/4"), [num("2", "", 0), num("1", "", 0), Tok::Op("/"), num("4", "", 0)]);
     }
 
     #[test]
     fn commands_and_names() {
-        assert_eq!(lex("\\frac12"), [Tok::Cmd("frac".into()), num("12", "", 0)]);
+        assert_eq!(lex("\\frac12"), [Tok::Cmd("frac"), num("12", "", 0)]);
         assert_eq!(
             lex("sqrt(2)"),
-            [Tok::Ident("sqrt".into()), Tok::Op("("), num("2", "", 0), Tok::Op(")")]
+            [Tok::Ident("sqrt"), Tok::Op("("), num("2", "", 0), Tok::Op(")")]
         );
-        assert_eq!(lex("x**2"), [Tok::Ident("x".into()), Tok::Op("**"), num("2", "", 0)]);
+        assert_eq!(lex("SQRT"), [Tok::Ident("sqrt")]);
+        assert_eq!(lex("x**2"), [Tok::Ident("x"), Tok::Op("**"), num("2", "", 0)]);
+        assert_eq!(
+            lex("\\{1\\}\\\\"),
+            [Tok::Op("{"), num("1", "", 0), Tok::Op("}"), Tok::Cmd("newline")]
+        );
+        assert_eq!(
+            lex("3 × π ≤ θ"),
+            [num("3", "", 0), Tok::Op("*"), Tok::Ident("pi"), Tok::Op("<="), Tok::Ident("θ")]
+        );
+    }
+
+    #[test]
+    fn words_and_units_are_skipped() {
+        assert_eq!(lex("5 cm"), [num("5", "", 0)]);
+        assert_eq!(lex("x is 5 apples"), [Tok::Ident("x"), num("5", "", 0)]);
+        assert_eq!(lex("xy"), [Tok::Ident("x"), Tok::Ident("y")]);
+        assert_eq!(lex("Ab"), [Tok::Ident("A"), Tok::Ident("b")]);
     }
 }

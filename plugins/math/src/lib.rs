@@ -266,11 +266,7 @@ pub fn parse(answer: &str) -> Result<expr::Expr, expr::ParseError> {
 
 /// Parses an answer already cleaned by [`clean`].
 fn parse_clean(cleaned: &str) -> Result<expr::Expr, expr::ParseError> {
-    let toks: Vec<lex::Tok> = lex::lex(cleaned)
-        .into_iter()
-        .filter(|t| !matches!(t, lex::Tok::Ident(w) if w.starts_with("word:")))
-        .collect();
-    expr::parse(&toks)
+    expr::parse(&lex::lex(cleaned))
 }
 
 /// Scores one completion.
