@@ -1,16 +1,19 @@
 //! Substring search for short texts.
 //!
-//! `str::find` with a string pattern builds a Two-Way searcher on every call, and even a `char`
-//! pattern sets up a `memchr`; answers and most completions are a few hundred bytes, where the
-//! set-up costs more than the search (in wasm above all). These scan for the needle's first
-//! byte and compare there.
+//! `str::find` with a string pattern builds a Two-Way searcher on every call, which for answers
+//! and most completions (a few hundred bytes) costs more than the search. These find the
+//! needle's first byte with `memchr` (word-at-a-time, or 16 bytes at a time where the guest is
+//! built with wasm SIMD) and compare there.
 
 /// Every byte offset where `needle` starts in `hay`, first to last; none for an empty needle.
 /// (A match of a whole UTF-8 needle starts and ends on character boundaries.)
 pub fn positions<'a>(hay: &'a str, needle: &'a str) -> impl DoubleEndedIterator<Item = usize> + 'a {
     let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
-    let end = if needle.is_empty() { 0 } else { hay.len() };
-    (0..end).filter(move |&i| hay[i] == needle[0] && hay[i..].starts_with(needle))
+    let (first, searched) = match needle.first() {
+        Some(&first) => (first, hay),
+        None => (0, &hay[..0]),
+    };
+    memchr::memchr_iter(first, searched).filter(move |&i| hay[i..].starts_with(needle))
 }
 
 /// Byte offset of the first `needle` in `hay`.
@@ -29,7 +32,7 @@ pub fn rfind(hay: &str, needle: &str) -> Option<usize> {
 pub fn find_any(hay: &str, first: u8, needles: &[&str]) -> Option<(usize, usize)> {
     debug_assert!(needles.iter().all(|n| n.as_bytes().first() == Some(&first)));
     let bytes = hay.as_bytes();
-    (0..bytes.len()).filter(|&i| bytes[i] == first).find_map(|i| {
+    memchr::memchr_iter(first, bytes).find_map(|i| {
         let needle = needles.iter().find(|n| bytes[i..].starts_with(n.as_bytes()))?;
         Some((i, needle.len()))
     })
