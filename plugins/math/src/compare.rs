@@ -1,5 +1,7 @@
 //! Deciding whether two parsed answers are mathematically equal.
 
+use std::borrow::Cow;
+
 use num_rational::BigRational;
 use num_traits::{One, Signed, Zero};
 
@@ -41,7 +43,8 @@ const MIN_ROUNDED_DECIMALS: u32 = 6;
 /// Whether `gold` and `pred` denote the same mathematical object.
 pub fn equal(gold: &Expr, pred: &Expr, rules: &Rules) -> bool {
     let (gold, pred) = (expand_pm(gold), expand_pm(pred));
-    match (&gold, &pred) {
+    let (gold, pred) = (gold.as_ref(), pred.as_ref());
+    match (gold, pred) {
         // `x = 5` against `5`, either way round; `a = b = 101` against `101`.
         (Expr::Rel(Rel::Eq, lhs, rhs), other)
             if !matches!(other, Expr::Rel(..)) && is_name(lhs) =>
@@ -63,10 +66,10 @@ pub fn equal(gold: &Expr, pred: &Expr, rules: &Rules) -> bool {
             relations_equal((*gr, gl, grh), (*pr, pl, prh))
         }
         (Expr::Rel(..), Expr::Interval(..) | Expr::Union(..) | Expr::Tuple(_)) => {
-            as_interval(&gold).is_some_and(|g| equal(&g, &pred, rules))
+            as_interval(gold).is_some_and(|g| equal(&g, pred, rules))
         }
         (Expr::Interval(..) | Expr::Union(..) | Expr::Tuple(_), Expr::Rel(..)) => {
-            as_interval(&pred).is_some_and(|p| equal(&gold, &p, rules))
+            as_interval(pred).is_some_and(|p| equal(gold, &p, rules))
         }
         // `x < -1 or x > 3` against a union of intervals.
         (Expr::Set(rels), Expr::Union(_)) | (Expr::Union(_), Expr::Set(rels))
@@ -128,8 +131,8 @@ pub fn equal(gold: &Expr, pred: &Expr, rules: &Rules) -> bool {
             let flat: Vec<Expr> = g.iter().flatten().cloned().collect();
             (g.len() == 1 || g.iter().all(|r| r.len() == 1)) && ordered(&flat, p, rules)
         }
-        _ if is_scalar(&gold) && is_scalar(&pred) => scalars_equal(&gold, &pred, rules),
-        _ => show(&gold) == show(&pred),
+        _ if is_scalar(gold) && is_scalar(pred) => scalars_equal(gold, pred, rules),
+        _ => show(gold) == show(pred),
     }
 }
 
@@ -172,12 +175,22 @@ fn is_scalar(e: &Expr) -> bool {
     )
 }
 
-/// `a ± b` becomes the set `{a + b, a - b}`.
-fn expand_pm(e: &Expr) -> Expr {
+/// `a ± b` becomes the set `{a + b, a - b}` (and a set's members are expanded and flattened);
+/// anything else is itself, borrowed.
+fn expand_pm(e: &Expr) -> Cow<'_, Expr> {
+    let expands = |item: &Expr| matches!(item, Expr::PlusMinus(..) | Expr::Set(_));
+    match e {
+        Expr::PlusMinus(..) => Cow::Owned(expanded(e)),
+        Expr::Set(items) if items.iter().any(expands) => Cow::Owned(expanded(e)),
+        other => Cow::Borrowed(other),
+    }
+}
+
+fn expanded(e: &Expr) -> Expr {
     match e {
         Expr::PlusMinus(a, b) => {
-            let a = expand_pm(a);
-            let b = expand_pm(b);
+            let a = expanded(a);
+            let b = expanded(b);
             if matches!(&a, Expr::Num(q, _) if q.is_zero()) {
                 return Expr::Set(vec![b.clone(), Expr::Neg(Box::new(b))]);
             }
@@ -186,7 +199,7 @@ fn expand_pm(e: &Expr) -> Expr {
                 Expr::Add(vec![a, Expr::Neg(Box::new(b))]),
             ])
         }
-        Expr::Set(items) => Expr::Set(items.iter().map(expand_pm).flat_map(flatten_set).collect()),
+        Expr::Set(items) => Expr::Set(items.iter().map(expanded).flat_map(flatten_set).collect()),
         other => other.clone(),
     }
 }

@@ -148,7 +148,12 @@ impl<'a> Parser<'a> {
 
     /// A comma (or `and`/`or`/`;`) separated list; one item is just that item.
     fn list(&mut self) -> Result<Expr, ParseError> {
-        let mut items = vec![self.relation()?];
+        let first = self.relation()?;
+        if !(self.is_op(",") || self.is_op(";") || self.is_word("and") || self.is_word("or")) {
+            // One item, as nearly every answer: no list to build.
+            return Ok(first);
+        }
+        let mut items = vec![first];
         loop {
             if self.eat_op(",") || self.eat_op(";") || self.eat_word("and") || self.eat_word("or") {
                 // `19, 46, and 82`: separators may repeat.
@@ -207,14 +212,14 @@ impl<'a> Parser<'a> {
             self.pos += 1;
             return self.union();
         }
-        let mut sides = vec![first];
-        let mut rels = Vec::new();
+        let Some(rel) = self.rel_op() else { return Ok(first) };
+        let mut sides = vec![first, self.union()?];
+        let mut rels = vec![rel];
         while let Some(rel) = self.rel_op() {
             rels.push(rel);
             sides.push(self.union()?);
         }
         match rels.len() {
-            0 => Ok(sides.pop().unwrap()),
             1 => {
                 let rhs = sides.pop().unwrap();
                 Ok(Expr::Rel(rels[0], Box::new(sides.pop().unwrap()), Box::new(rhs)))
@@ -258,7 +263,12 @@ impl<'a> Parser<'a> {
 
     fn sum(&mut self) -> Result<Expr, ParseError> {
         self.enter()?;
-        let mut terms = vec![self.product()?];
+        let first = self.product()?;
+        if !(self.is_op("+") || self.is_op("-") || self.is_cmd(&["pm", "mp"])) {
+            self.depth -= 1;
+            return Ok(first);
+        }
+        let mut terms = vec![first];
         loop {
             if self.eat_op("+") {
                 terms.push(self.product()?);
