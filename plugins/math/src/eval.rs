@@ -174,6 +174,58 @@ fn nth_root(q: &BigRational, n: u64) -> Option<BigRational> {
     Some(BigRational::new(root(q.numer())?, root(q.denom())?))
 }
 
+/// `ln |value|` of a product, quotient or integer power of numbers and factorials, found without
+/// computing the value (`1/2004!` is 19 k bits exactly, one `f64` here); `None` for any other
+/// shape, for zero, and for a number with stated decimals (whose rounding a comparison honours).
+pub fn ln_magnitude(e: &Expr) -> Option<f64> {
+    match e {
+        Expr::Num(q, None) if !q.is_zero() => Some(ln_integer(q.numer()) - ln_integer(q.denom())),
+        Expr::Neg(a) => ln_magnitude(a),
+        Expr::Mul(items) => items.iter().map(ln_magnitude).sum(),
+        Expr::Div(a, b) => Some(ln_magnitude(a)? - ln_magnitude(b)?),
+        Expr::Pow(base, exp) => Some(small_integer(exp)? as f64 * ln_magnitude(base)?),
+        Expr::Factorial(a) => Some(ln_factorial(u64::try_from(small_integer(a)?).ok()?)),
+        _ => None,
+    }
+}
+
+/// Whether a factorial occurs anywhere in `e`.
+pub fn has_factorial(e: &Expr) -> bool {
+    match e {
+        Expr::Factorial(_) => true,
+        Expr::Neg(a) | Expr::Percent(a) | Expr::Func(_, a) => has_factorial(a),
+        Expr::Div(a, b) | Expr::Pow(a, b) => has_factorial(a) || has_factorial(b),
+        Expr::Add(items) | Expr::Mul(items) => items.iter().any(has_factorial),
+        _ => false,
+    }
+}
+
+/// A whole number written as one (`3`, `-2`), within `i64`.
+fn small_integer(e: &Expr) -> Option<i64> {
+    match e {
+        Expr::Num(q, None) if q.is_integer() => q.numer().to_i64(),
+        Expr::Neg(a) => small_integer(a)?.checked_neg(),
+        _ => None,
+    }
+}
+
+/// `ln |n|` for a nonzero integer of any size: its top 64 bits as a float, scaled.
+fn ln_integer(n: &BigInt) -> f64 {
+    let shift = n.bits().saturating_sub(64);
+    let top = (n.magnitude() >> shift).to_f64().expect("64 bits fit a float");
+    top.ln() + shift as f64 * std::f64::consts::LN_2
+}
+
+/// `ln n!`: summed for small `n`, else Stirling's series (relative error below 1e-15 there).
+fn ln_factorial(n: u64) -> f64 {
+    if n <= 20 {
+        return (2..=n).map(|k| (k as f64).ln()).sum();
+    }
+    let x = n as f64;
+    let series = 1.0 / (12.0 * x) - 1.0 / (360.0 * x.powi(3)) + 1.0 / (1260.0 * x.powi(5));
+    x * x.ln() - x + 0.5 * (std::f64::consts::TAU * x).ln() + series
+}
+
 /// A complex number for numeric checks.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct C {
@@ -352,6 +404,51 @@ mod tests {
                 Some(q) => prop_assert!(same(q, &a / &b)),
                 None => prop_assert!(b.is_zero()),
             }
+        }
+    }
+
+    /// Products, quotients and integer powers of numbers and factorials, as answers write them.
+    fn sized() -> impl Strategy<Value = Expr> {
+        let leaf = prop_oneof![
+            (-1000i64..1000).prop_map(|n| Expr::Num(BigRational::from_integer(n.into()), None)),
+            (0i64..2500).prop_map(|n| Expr::Factorial(Box::new(Expr::Num(
+                BigRational::from_integer(n.into()),
+                None
+            )))),
+        ];
+        leaf.prop_recursive(3, 12, 3, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 2..4).prop_map(Expr::Mul),
+                (inner.clone(), inner.clone())
+                    .prop_map(|(a, b)| Expr::Div(Box::new(a), Box::new(b))),
+                (inner.clone(), -3i64..4).prop_map(|(a, n)| Expr::Pow(
+                    Box::new(a),
+                    Box::new(Expr::Num(BigRational::from_integer(n.into()), None))
+                )),
+                inner.prop_map(|a| Expr::Neg(Box::new(a))),
+            ]
+        })
+    }
+
+    proptest! {
+        /// The magnitude found without computing the value is the computed value's, to within
+        /// far less than the 1e-6 that a comparison allows.
+        #[test]
+        fn magnitude_is_the_exact_values(e in sized()) {
+            if let (Some(q), Some(ln)) = (exact(&e), ln_magnitude(&e))
+                && !q.is_zero()
+            {
+                let expected = ln_integer(q.numer()) - ln_integer(q.denom());
+                prop_assert!((ln - expected).abs() <= 1e-9 * expected.abs().max(1.0), "{ln} vs {expected}");
+            }
+        }
+    }
+
+    #[test]
+    fn factorial_magnitudes() {
+        for n in [0, 1, 2, 20, 21, 100, 2004] {
+            let exact = ln_integer(&product(1, n));
+            assert!((ln_factorial(n) - exact).abs() <= 1e-12 * exact.max(1.0), "{n}!");
         }
     }
 
