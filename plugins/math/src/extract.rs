@@ -129,23 +129,18 @@ fn tagged(text: &str, open: &str, close: &str) -> Option<String> {
 
 /// The text after the last "final answer is", "answer:", "the answer is", … on its line.
 fn phrase(text: &str) -> Option<String> {
-    let lower = text.to_lowercase();
-    let anchors =
-        ["final answer is", "final answer:", "the answer is", "answer is:", "answer:", "answer is"];
-    // The last anchor, the longest of those that start there. Each holds "answer", so one
-    // scan for it finds every place an anchor can start.
-    let bytes = lower.as_bytes();
-    let (pos, len) = search::positions(&lower, "answer")
-        .flat_map(|at| {
-            anchors.iter().filter_map(move |a| {
-                let start = at.checked_sub(search::find(a, "answer")?)?;
-                bytes[start..].starts_with(a.as_bytes()).then_some((start, a.len()))
-            })
-        })
-        .max()?;
-    if lower.len() != text.len() {
-        return None;
-    }
+    // ASCII text, nearly all, is searched as it is (the anchors' case ignored); other text is
+    // lowered first and read only where lowering kept every byte where it was.
+    let (pos, len) = if text.is_ascii() {
+        last_anchor(text)?
+    } else {
+        let lower = text.to_lowercase();
+        let found = last_anchor(&lower)?;
+        if lower.len() != text.len() {
+            return None;
+        }
+        found
+    };
     let rest = &text[pos + len..];
     let line = rest.trim_start().lines().next().unwrap_or("");
     let line = search::find(line, ". I hope").map_or(line, |at| &line[..at]);
@@ -161,6 +156,30 @@ fn phrase(text: &str) -> Option<String> {
             .or_else(|| non_empty(line));
     }
     non_empty(line)
+}
+
+/// The last place in `text` where an answer phrase starts, ASCII case ignored: its byte offset
+/// and length (the longest phrase, where several start there).
+fn last_anchor(text: &str) -> Option<(usize, usize)> {
+    const ANCHORS: [&str; 6] =
+        ["final answer is", "final answer:", "the answer is", "answer is:", "answer:", "answer is"];
+    let bytes = text.as_bytes();
+    let at = |start: usize, word: &str| {
+        bytes
+            .get(start..start + word.len())
+            .is_some_and(|b| b.eq_ignore_ascii_case(word.as_bytes()))
+    };
+    // Each phrase holds "answer", so the places it occurs are the only ones to look at; the
+    // last of them where a phrase fits decides (occurrences are six bytes apart at least).
+    memchr::memchr2_iter(b'a', b'A', bytes).rev().filter(|&i| at(i, "answer")).find_map(|i| {
+        ANCHORS
+            .iter()
+            .filter_map(|a| {
+                let start = i.checked_sub(search::find(a, "answer")?)?;
+                at(start, a).then_some((start, a.len()))
+            })
+            .max()
+    })
 }
 
 fn bold(text: &str) -> Option<String> {
@@ -241,6 +260,27 @@ mod tests {
         assert_eq!(auto("$\\boxed{1}, \\boxed{2}$").as_deref(), Some("1, 2"));
         assert_eq!(auto("\\boxed 5.").as_deref(), Some("5."));
         assert_eq!(auto("<think>\\boxed{3}</think> The answer is 4.").as_deref(), Some("4"));
+    }
+
+    proptest::proptest! {
+        /// Looking for the phrases in place, case ignored, finds what looking in the lowered
+        /// text found.
+        #[test]
+        fn anchors_are_found_as_in_the_lowered_text(
+            text in "(ANSWER|answer|Answer|final |FINAL |the |is|:| |x|É)*",
+        ) {
+            let lower = text.to_lowercase();
+            let anchors =
+                ["final answer is", "final answer:", "the answer is", "answer is:", "answer:", "answer is"];
+            let expected = anchors
+                .iter()
+                .flat_map(|a| lower.match_indices(a).map(|(at, _)| (at, a.len())).collect::<Vec<_>>())
+                .max();
+            proptest::prop_assert_eq!(last_anchor(&lower), expected);
+            if text.is_ascii() {
+                proptest::prop_assert_eq!(last_anchor(&text), expected);
+            }
+        }
     }
 
     #[test]

@@ -168,8 +168,12 @@ fn number_word(s: &str) -> Option<u32> {
         "nineteen",
         "twenty",
     ];
-    let word = s.trim_start_matches("\\text{").trim_end_matches('}').trim().to_lowercase();
-    WORDS.iter().position(|w| *w == word).map(|n| n as u32)
+    let mut word = s;
+    while let Some(inner) = word.strip_prefix("\\text{") {
+        word = inner;
+    }
+    let word = word.trim_end_matches('}').trim();
+    WORDS.iter().position(|w| w.eq_ignore_ascii_case(word)).map(|n| n as u32)
 }
 
 /// `0.1\overline{6}` as the fraction it denotes, `(16 - 1)/90`.
@@ -245,18 +249,31 @@ fn gold_answer(gold: &str) -> String {
 /// The same cleaned text, ignoring spaces, and ignoring case for words (`Monday`,
 /// hexadecimal): a verdict for answers that are not mathematics.
 fn same_text(gold: &str, answer: &str) -> bool {
-    let norm = |s: &str| s.replace(' ', "");
-    let (g, a) = (norm(gold), norm(answer));
-    if g == a {
+    fn spaceless(s: &str) -> impl Iterator<Item = u8> + Clone + '_ {
+        s.bytes().filter(|b| *b != b' ')
+    }
+    let (g, a) = (spaceless(gold), spaceless(answer));
+    if g.clone().eq(a.clone()) {
         return true;
     }
-    let wordy = g.chars().filter(|c| c.is_alphabetic()).count() >= 2 && !g.contains('\\');
-    wordy && g.to_lowercase() == a.to_lowercase()
+    let wordy = gold.chars().filter(|c| c.is_alphabetic()).count() >= 2 && !gold.contains('\\');
+    if !wordy {
+        return false;
+    }
+    if gold.is_ascii() && answer.is_ascii() {
+        return g.map(|b| b.to_ascii_lowercase()).eq(a.map(|b| b.to_ascii_lowercase()));
+    }
+    let norm = |s: &str| s.replace(' ', "").to_lowercase();
+    norm(gold) == norm(answer)
 }
 
 /// Whether an answer trails off (`1, 2, 3, …`): never equal to a finite list.
 fn ellipsis(s: &str) -> bool {
-    ["...", "\\ldots", "\\cdots", "\\dots", "…"].iter().any(|e| search::contains(s, e))
+    const MARKS: [&str; 5] = ["...", "\\ldots", "\\cdots", "\\dots", "…"];
+    // One scan for the marks' first bytes (0xe2 starts `…`), not one per mark.
+    let bytes = s.as_bytes();
+    memchr::memchr3_iter(b'.', b'\\', 0xe2, bytes)
+        .any(|i| MARKS.iter().any(|m| bytes[i..].starts_with(m.as_bytes())))
 }
 
 /// Parses an answer after cleaning it.
@@ -309,9 +326,9 @@ pub fn reward(sample: &Sample, config: &Config) -> Outcome {
     let equal = (equal || same_text(&gold_clean, &answer_clean))
         && ellipsis(&gold_text) == ellipsis(&answer);
     let value = f64::from(u8::from(equal));
-    let shown: String = answer.chars().take(60).collect();
+    let shown = answer.char_indices().nth(60).map_or(&answer[..], |(end, _)| &answer[..end]);
     let mut because = String::from(if equal { "equal: " } else { "not equal: " });
-    quoted(&mut because, &shown);
+    quoted(&mut because, shown);
     because.push_str(" vs gold ");
     quoted(&mut because, &gold_text);
     Score::new(value)
@@ -331,12 +348,14 @@ fn quoted(out: &mut String, text: &str) {
         return;
     }
     out.push('"');
-    for c in text.chars() {
-        if matches!(c, '\\' | '"') {
-            out.push('\\');
-        }
-        out.push(c);
+    let mut rest = text;
+    while let Some(at) = memchr::memchr2(b'\\', b'"', rest.as_bytes()) {
+        out.push_str(&rest[..at]);
+        out.push('\\');
+        out.push_str(&rest[at..=at]);
+        rest = &rest[at + 1..];
     }
+    out.push_str(rest);
     out.push('"');
 }
 
@@ -372,6 +391,28 @@ mod tests {
             let mut out = String::new();
             quoted(&mut out, &text);
             proptest::prop_assert_eq!(out, format!("{text:?}"));
+        }
+    }
+
+    proptest::proptest! {
+        /// The scans that avoid building text give what building it gave: spaces removed and
+        /// both sides lowered (`same_text`), each mark looked for in turn (`ellipsis`), the
+        /// word lowered (`number_word`); on texts with case, spaces, marks and non-ASCII.
+        #[test]
+        fn scans_agree_with_building_text(
+            gold in "([aAbB xX\\\\.…é]|ΣΣ|\\\\text\\{|Five|\\\\ldots|\\\\dots|\\\\cdots|})*",
+            answer in "([aAbB xX\\.…é]|σς|Five|five|})*",
+        ) {
+            let norm = |s: &str| s.replace(' ', "");
+            let (g, a) = (norm(&gold), norm(&answer));
+            let wordy = g.chars().filter(|c| c.is_alphabetic()).count() >= 2 && !g.contains('\\');
+            let expected = g == a || (wordy && g.to_lowercase() == a.to_lowercase());
+            proptest::prop_assert_eq!(same_text(&gold, &answer), expected);
+            let marks = ["...", "\\ldots", "\\cdots", "\\dots", "…"];
+            proptest::prop_assert_eq!(ellipsis(&gold), marks.iter().any(|m| gold.contains(m)));
+            let word = gold.trim_start_matches("\\text{").trim_end_matches('}').trim().to_lowercase();
+            let expected = ["five", "one"].iter().any(|w| *w == word);
+            proptest::prop_assert_eq!(number_word(&gold).is_some_and(|n| n == 5 || n == 1), expected);
         }
     }
 
