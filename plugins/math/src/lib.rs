@@ -98,24 +98,44 @@ pub fn clean(answer: &str) -> String {
 /// `\dfrac`/`\tfrac` as `\frac`: each pattern of [`PRESENTATION`] replaced in turn, as
 /// `str::replace` would, in that order.
 fn strip_presentation(mut s: String) -> String {
-    // Every pattern starts with `,`, `\`, `^` or `°` and holds one of the last three; most
-    // answers hold none of them, and a replacement builds a new string, so each pattern is
-    // looked for first: only where one of those bytes is (found in one pass over the answer,
-    // not one per pattern; again after a replacement).
-    let marks = |s: &str| -> Vec<usize> {
-        let starts = |b: &u8| matches!(b, b',' | b'\\' | b'^' | 0xc2); // 0xc2: `°`'s first byte
-        s.bytes().enumerate().filter(|(_, b)| starts(b)).map(|(i, _)| i).collect()
-    };
-    let mut at = if s.contains(['\\', '^', '°']) { marks(&s) } else { Vec::new() };
+    // Most answers hold none of the patterns, and a replacement builds a new string, so each
+    // pattern is looked for first, and only where one of them can start (found in one pass
+    // over the answer, not one per pattern; again after a replacement).
+    let mut at = starts(&s);
     for (from, to) in PRESENTATION {
-        // The second byte first: it tells most patterns apart without a call to `memcmp`.
         let (text, pattern) = (s.as_bytes(), from.as_bytes());
-        if at.iter().any(|&i| text.get(i + 1) == pattern.get(1) && text[i..].starts_with(pattern)) {
+        if at.iter().any(|&i| text[i..].starts_with(pattern)) {
             s = search::replace(&s, from, to);
-            at = marks(&s);
+            at = starts(&s);
         }
     }
     s
+}
+
+/// Where a pattern of [`PRESENTATION`] can start in `s`, by its first two bytes: a backslash
+/// before a letter no pattern has (`\frac`, `\sqrt`) is not one.
+fn starts(s: &str) -> Vec<usize> {
+    let bytes = s.as_bytes();
+    let second = |i: usize| bytes.get(i + 1).copied().unwrap_or(0);
+    let mut at = Vec::new();
+    // Every pattern holds `\`, `^` or `°` (0xc2 0xb0); those with `,` have `\` next.
+    for i in memchr::memchr3_iter(b'\\', b'^', 0xc2, bytes) {
+        let may = match bytes[i] {
+            b'\\' => matches!(
+                second(i),
+                b'l' | b'r' | b'!' | b',' | b';' | b':' | b'q' | b'd' | b't' | b'$' | b'c'
+            ),
+            b'^' => matches!(second(i), b'{' | b'\\'),
+            _ => second(i) == 0xb0,
+        };
+        if bytes[i] == b'\\' && i > 0 && bytes[i - 1] == b',' {
+            at.push(i - 1);
+        }
+        if may {
+            at.push(i);
+        }
+    }
+    at
 }
 
 /// Presentation that carries no value, and what it becomes.
@@ -173,6 +193,9 @@ fn number_word(s: &str) -> Option<u32> {
         word = inner;
     }
     let word = word.trim_end_matches('}').trim();
+    if !(3..=9).contains(&word.len()) {
+        return None; // no number word is shorter or longer
+    }
     WORDS.iter().position(|w| w.eq_ignore_ascii_case(word)).map(|n| n as u32)
 }
 
@@ -381,6 +404,13 @@ mod tests {
             let expected =
                 PRESENTATION.iter().fold(text.clone(), |s, (from, to)| s.replace(from, to));
             proptest::prop_assert_eq!(strip_presentation(text), expected);
+        }
+    }
+
+    #[test]
+    fn every_pattern_starts_where_it_is_looked_for() {
+        for (pattern, _) in PRESENTATION {
+            assert!(starts(pattern).first() == Some(&0), "{pattern:?}");
         }
     }
 
