@@ -43,7 +43,8 @@ fn non_empty(s: &str) -> Option<String> {
 /// The content of the last `\boxed{…}` / `\fbox{…}`, joined with adjacent boxes
 /// (`\boxed{1}, \boxed{2}` → `1, 2`); `\boxed 5` also counts.
 fn boxed(text: &str) -> Option<String> {
-    let mut boxes: Vec<(usize, usize, String)> = Vec::new();
+    // Each box as (start, end, body), bodies borrowed: only the answer is copied.
+    let mut boxes: Vec<(usize, usize, &str)> = Vec::new();
     let mut from = 0;
     while let Some((at, len)) = search::find_any(&text[from..], b'\\', &["\\boxed", "\\fbox"]) {
         let start = from + at;
@@ -51,13 +52,13 @@ fn boxed(text: &str) -> Option<String> {
         let rest = &text[after..];
         if let Some(body) = rest.strip_prefix('{') {
             if let Some(end) = balanced(body) {
-                boxes.push((start, after + 1 + end + 1, body[..end].to_owned()));
+                boxes.push((start, after + 1 + end + 1, &body[..end]));
                 from = after + 1 + end + 1;
                 continue;
             }
         } else if let Some(body) = rest.strip_prefix(' ') {
-            let word: String =
-                body.chars().take_while(|c| !c.is_whitespace() && *c != '$').collect();
+            let word =
+                body.find(|c: char| c.is_whitespace() || c == '$').map_or(body, |e| &body[..e]);
             if !word.is_empty() {
                 boxes.push((start, after + 1 + word.len(), word));
             }
@@ -66,7 +67,7 @@ fn boxed(text: &str) -> Option<String> {
     }
     let (mut start, _, last) = boxes.pop()?;
     let mut parts = vec![last];
-    while let Some((s, end, body)) = boxes.last().cloned() {
+    while let Some(&(s, end, body)) = boxes.last() {
         let between = &text[end..start];
         if joins(between) {
             parts.insert(0, body);
