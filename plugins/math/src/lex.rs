@@ -146,7 +146,8 @@ fn command<'a>(text: &'a str, start: usize, toks: &mut Vec<Tok<'a>>) -> usize {
 /// A run of ASCII letters: a known name (any case), a prose word or unit (skipped), or a
 /// product of one-letter variables (`xy`).
 fn word<'a>(word: &'a str, toks: &mut Vec<Tok<'a>>) {
-    if let Some(name) = NAMES.iter().find(|name| name.eq_ignore_ascii_case(word)) {
+    let name = || NAMES.iter().find(|name| name.eq_ignore_ascii_case(word));
+    if let Some(name) = if word.len() > 1 { name() } else { None } {
         toks.push(Tok::Ident(name));
     } else if word.len() > 1 && word.bytes().all(|c| c.is_ascii_lowercase()) && is_word(word) {
         // A word or a unit: no value of its own; `5 cm` reads as 5.

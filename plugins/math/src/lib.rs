@@ -70,11 +70,19 @@ impl Default for Config {
 /// (units), degree marks, dollar signs, trailing periods, `\displaystyle`.
 pub fn clean(answer: &str) -> String {
     let s = strip_presentation(answer.trim().to_owned());
-    let mut unwrapped = unwrap_text(&s, false);
-    if unwrapped.trim().trim_matches('$').trim().is_empty() {
-        // The answer is words (`\text{Evelyn}`): keep them.
-        unwrapped = unwrap_text(&s, true);
-    }
+    // Without a backslash there is no `\text{…}` to unwrap and no `\overline{…}` to read.
+    let latex = memchr::memchr(b'\\', s.as_bytes()).is_some();
+    let unwrapped = if latex {
+        let unwrapped = unwrap_text(&s, false);
+        if unwrapped.trim().trim_matches('$').trim().is_empty() {
+            // The answer is words (`\text{Evelyn}`): keep them.
+            unwrap_text(&s, true)
+        } else {
+            unwrapped
+        }
+    } else {
+        s
+    };
     let s = unwrapped.trim().trim_end_matches('.').trim();
     let s = s.trim_matches(|c: char| c == '$' || c == '*' || c.is_whitespace());
     let s = s.trim_end_matches(['/', '*', '^']).trim();
@@ -83,7 +91,7 @@ pub fn clean(answer: &str) -> String {
     if let Some(n) = number_word(s) {
         return n.to_string();
     }
-    let repeating = repeating_decimal(s);
+    let repeating = if latex { repeating_decimal(s) } else { None };
     let s = repeating.as_deref().unwrap_or(s);
     // A multiple-choice letter in parentheses: `(C)` is `C`.
     match s.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
@@ -102,6 +110,9 @@ fn strip_presentation(mut s: String) -> String {
     // pattern is looked for first, and only where one of them can start (found in one pass
     // over the answer, not one per pattern; again after a replacement).
     let mut at = starts(&s);
+    if at.is_empty() {
+        return s;
+    }
     for (from, to) in PRESENTATION {
         let (text, pattern) = (s.as_bytes(), from.as_bytes());
         if at.iter().any(|&i| text[i..].starts_with(pattern)) {
@@ -188,6 +199,10 @@ fn number_word(s: &str) -> Option<u32> {
         "nineteen",
         "twenty",
     ];
+    // Only a letter or `\text{` can start one: most answers leave at their first byte.
+    if !s.as_bytes().first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'\\') {
+        return None;
+    }
     let mut word = s;
     while let Some(inner) = word.strip_prefix("\\text{") {
         word = inner;
@@ -262,7 +277,7 @@ fn unwrap_text(s: &str, keep_words: bool) -> String {
 /// The answer inside a gold that is written like a completion (`\\boxed{…}`, prose, `$…$`).
 fn gold_answer(gold: &str) -> String {
     let looks_like_text =
-        search::contains(gold, "\\boxed") || search::contains(gold, "\\fbox") || gold.len() > 80;
+        gold.len() > 80 || search::find_any(gold, b'\\', &["\\boxed", "\\fbox"]).is_some();
     if looks_like_text && let Some(answer) = extract::answer(gold, extract::Mode::Auto) {
         return answer;
     }
@@ -350,7 +365,8 @@ pub fn reward(sample: &Sample, config: &Config) -> Outcome {
         && ellipsis(&gold_text) == ellipsis(&answer);
     let value = f64::from(u8::from(equal));
     let shown = answer.char_indices().nth(60).map_or(&answer[..], |(end, _)| &answer[..end]);
-    let mut because = String::from(if equal { "equal: " } else { "not equal: " });
+    let mut because = String::with_capacity(32 + 2 * (shown.len() + gold_text.len()));
+    because.push_str(if equal { "equal: " } else { "not equal: " });
     quoted(&mut because, shown);
     because.push_str(" vs gold ");
     quoted(&mut because, &gold_text);
