@@ -22,6 +22,9 @@ pub mod extract;
 pub mod lex;
 pub mod search;
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use gavel_plugin::{Outcome, Sample, Score};
 
 #[cfg(target_arch = "wasm32")]
@@ -326,20 +329,15 @@ fn parse_clean(cleaned: &str) -> Result<expr::Expr, expr::ParseError> {
 
 /// Scores one completion.
 pub fn reward(sample: &Sample, config: &Config) -> Outcome {
-    let Some(gold_text) = sample.reference_str("answer") else {
+    let Some(reference) = sample.reference_str("answer") else {
         return Outcome::not_applicable("the sample has no reference.answer");
     };
-    // The gold goes through the same extraction when it is more than a bare answer.
-    let gold_text = gold_answer(&gold_text);
-    // Each side is cleaned once; parsing and the textual checks all read the cleaned text.
-    let gold_clean = clean(&gold_text);
-    let gold = match parse_clean(&gold_clean) {
-        Ok(gold) => Some(gold),
-        Err(_) if gold_clean.is_empty() => {
-            return Outcome::invalid("reference.answer is empty");
-        }
-        Err(_) => None,
-    };
+    let gold = Gold::of(reference);
+    let (gold_text, gold_clean) = (&gold.text, &gold.clean);
+    if gold.parsed.is_none() && gold_clean.is_empty() {
+        return Outcome::invalid("reference.answer is empty");
+    }
+    let gold = gold.parsed.as_ref();
     let Some(answer) = extract::answer(&sample.completion, config.extract) else {
         return Score::new(0.0)
             .with("extracted", 0.0)
@@ -355,26 +353,62 @@ pub fn reward(sample: &Sample, config: &Config) -> Outcome {
     // Hexadecimal and similar codes are text, not products of digits and letters.
     let answer_clean = clean(&answer);
     let textual = |cleaned: &str| cleaned.starts_with("0x");
-    let gold = if textual(&gold_clean) || textual(&answer_clean) { None } else { gold };
+    let gold = if textual(gold_clean) || textual(&answer_clean) { None } else { gold };
     let (equal, parse_ok) = match (gold, parse_clean(&answer_clean)) {
-        (Some(g), Ok(p)) => (compare::equal(&g, &p, &rules), true),
+        (Some(g), Ok(p)) => (compare::equal(g, &p, &rules), true),
         // Unparseable on either side: only the same text after cleaning is equal.
-        (_, parsed) => (same_text(&gold_clean, &answer_clean), parsed.is_ok()),
+        (_, parsed) => (same_text(gold_clean, &answer_clean), parsed.is_ok()),
     };
-    let equal = (equal || same_text(&gold_clean, &answer_clean))
-        && ellipsis(&gold_text) == ellipsis(&answer);
+    let equal =
+        (equal || same_text(gold_clean, &answer_clean)) && ellipsis(gold_text) == ellipsis(&answer);
     let value = f64::from(u8::from(equal));
     let shown = answer.char_indices().nth(60).map_or(&answer[..], |(end, _)| &answer[..end]);
     let mut because = String::with_capacity(32 + 2 * (shown.len() + gold_text.len()));
     because.push_str(if equal { "equal: " } else { "not equal: " });
     quoted(&mut because, shown);
     because.push_str(" vs gold ");
-    quoted(&mut because, &gold_text);
+    quoted(&mut because, gold_text);
     Score::new(value)
         .with("extracted", 1.0)
         .with("parse_ok", f64::from(u8::from(parse_ok)))
         .because(because)
         .into()
+}
+
+/// The gold side of a sample, kept for the next sample: the rollouts of a GRPO group share
+/// their reference and usually arrive together, so each group's gold is extracted, cleaned and
+/// parsed once instead of once a rollout. One entry, so the cache is bounded and a batch's
+/// memory does not grow with it.
+struct Gold {
+    /// `reference.answer` as given.
+    reference: String,
+    /// The answer inside it ([`gold_answer`]).
+    text: String,
+    /// That answer cleaned ([`clean`]).
+    clean: String,
+    /// That parsed; `None` where it does not parse.
+    parsed: Option<expr::Expr>,
+}
+
+impl Gold {
+    fn of(reference: String) -> Rc<Gold> {
+        thread_local! {
+            static LAST: RefCell<Option<Rc<Gold>>> = const { RefCell::new(None) };
+        }
+        LAST.with_borrow_mut(|last| {
+            if let Some(gold) = last.as_ref().filter(|gold| gold.reference == reference) {
+                return gold.clone();
+            }
+            // The gold goes through the same extraction when it is more than a bare answer;
+            // each side is cleaned once, and parsing and the textual checks read that.
+            let text = gold_answer(&reference);
+            let clean = clean(&text);
+            let parsed = parse_clean(&clean).ok();
+            let gold = Rc::new(Gold { reference, text, clean, parsed });
+            *last = Some(gold.clone());
+            gold
+        })
+    }
 }
 
 /// Appends `text` quoted as `{:?}` writes it. Printable ASCII, nearly every answer, needs only
@@ -460,6 +494,34 @@ mod tests {
             let expected = ["five", "one"].iter().any(|w| *w == word);
             proptest::prop_assert_eq!(number_word(&gold).is_some_and(|n| n == 5 || n == 1), expected);
         }
+    }
+
+    #[test]
+    fn a_groups_gold_is_reused_without_changing_a_verdict() {
+        let samples = [
+            ("\\frac12", "so \\boxed{0.5}"),
+            ("\\frac12", "so \\boxed{1/3}"),
+            ("\\frac12", "no answer here, sorry about that my dear friend."),
+            ("x = 3", "x = 3"),
+            ("", "5"),
+            ("", "5"),
+            ("\\frac12", "\\boxed{\\frac{2}{4}}"),
+        ];
+        let score = |(gold, completion): (&str, &str)| {
+            let sample = Sample::new(completion, serde_json::json!({ "answer": gold }));
+            format!("{:?}", reward(&sample, &Config::default()))
+        };
+        let in_order: Vec<String> = samples.iter().map(|s| score(*s)).collect();
+        // Each again after a sample with another gold, so none reuses the one before.
+        let apart: Vec<String> = samples
+            .iter()
+            .map(|s| {
+                score(("other", "x"));
+                score(*s)
+            })
+            .collect();
+        assert_eq!(in_order, apart);
+        assert!(in_order[4].contains("empty"), "{}", in_order[4]);
     }
 
     fn eq(gold: &str, pred: &str) -> bool {
