@@ -84,7 +84,7 @@ fn boxed(text: &str) -> Option<String> {
     parts.dedup();
     let joined = parts.join(", ");
     // `\boxed{\boxed{100}}`: the innermost box.
-    if search::contains(&joined, "\\boxed") || search::contains(&joined, "\\fbox") {
+    if next_box(&joined).is_some() {
         return boxed(&joined).or_else(|| non_empty(&joined));
     }
     non_empty(&joined)
@@ -92,7 +92,7 @@ fn boxed(text: &str) -> Option<String> {
 
 /// The first `\boxed` or `\fbox` in `text`: its byte offset and length. Both hold `box`, which
 /// a vectorised search finds in long completions far faster than stopping at every backslash.
-fn next_box(text: &str) -> Option<(usize, usize)> {
+pub(crate) fn next_box(text: &str) -> Option<(usize, usize)> {
     static BOX: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("box"));
     let bytes = text.as_bytes();
     BOX.find_iter(bytes).find_map(|j| {

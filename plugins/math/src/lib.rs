@@ -279,8 +279,7 @@ fn unwrap_text(s: &str, keep_words: bool) -> String {
 
 /// The answer inside a gold that is written like a completion (`\\boxed{…}`, prose, `$…$`).
 fn gold_answer(gold: &str) -> String {
-    let looks_like_text =
-        gold.len() > 80 || search::find_any(gold, b'\\', &["\\boxed", "\\fbox"]).is_some();
+    let looks_like_text = gold.len() > 80 || extract::next_box(gold).is_some();
     if looks_like_text && let Some(answer) = extract::answer(gold, extract::Mode::Auto) {
         return answer;
     }
