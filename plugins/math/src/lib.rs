@@ -202,8 +202,10 @@ fn number_word(s: &str) -> Option<u32> {
         "nineteen",
         "twenty",
     ];
-    // Only a letter or `\text{` can start one: most answers leave at their first byte.
-    if !s.as_bytes().first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'\\') {
+    // Only a letter or `\text{` can start one (after spaces, which the word is trimmed of):
+    // most answers leave at their first byte.
+    let first = s.trim_start().as_bytes().first();
+    if !first.is_some_and(|b| b.is_ascii_alphabetic() || *b == b'\\') {
         return None;
     }
     let mut word = s;
