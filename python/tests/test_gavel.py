@@ -171,6 +171,11 @@ def test_a_python_plugin_in_process_with_its_grants(tmp_path):
     first = gavel.Scorer.from_plugin(wasm, grant=grant, seed=3).score(samples)
     assert first[0]["components"]["coverage"] == pytest.approx(2 / 3)
     assert gavel.Scorer.from_plugin(wasm, grant=grant, seed=3).score(samples) == first
+    # A list of many pieces: the waiting caller runs some of the plugin calls itself, and
+    # the plugin's file reads work there as on the worker threads.
+    many = gavel.Scorer.from_plugin(wasm, grant=grant, seed=3).score([dict(samples[0], id=str(i)) for i in range(300)])
+    assert [r["id"] for r in many] == [str(i) for i in range(300)]
+    assert all(r["status"] == "ok" and r["components"] == first[0]["components"] for r in many), many
     with pytest.raises(ValueError, match="which it was not granted"):
         gavel.Scorer.from_plugin(wasm)
     with pytest.raises(ValueError, match="network"):

@@ -288,6 +288,14 @@ impl Host {
         Ok(outcomes)
     }
 
+    /// Runs one queued plugin call on the calling thread, if one is waiting for a worker
+    /// thread; whether one was. For embedders whose thread would otherwise block until its
+    /// results arrive: with [`HostConfig::workers`] one below the cores, the waiting thread
+    /// takes the last core's share of the calls (the Python package does this).
+    pub fn help(&self) -> bool {
+        self.inner.workers.help()
+    }
+
     /// Scores samples on the calling thread, batch after batch. For scripts and tools; rollout
     /// code should prefer [`Host::score_batch`].
     pub fn score_batch_blocking(
