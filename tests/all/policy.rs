@@ -82,6 +82,24 @@ fn r1_sum() {
 }
 
 #[test]
+fn the_explanation_names_each_source_that_gave_one() {
+    let (host, _cache) = gavel_tests::host();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("two.toml");
+    let sources =
+        ["b", "a"].map(|name| format!("[sources.{name}]\nkind = \"wasm\"\nplugin = \"math\"\n"));
+    std::fs::write(&path, format!("version = 1\nreward = \"a + b\"\n{}", sources.concat()))
+        .unwrap();
+    let policy =
+        Policy::load(&path, &SourceKinds::standard(host)).unwrap_or_else(|e| panic!("{e}"));
+    let out = run(&policy, &[sample("s", "g", "\\boxed{72}", json!({"answer": "72"}))], 0.0);
+    let Outcome::Scored(score) = &out[0].outcome else { panic!("{:?}", out[0].outcome) };
+    let each = "equal: \"72\" vs gold \"72\"";
+    // In the order the policy file declares the sources.
+    assert_eq!(score.explanation, Some(format!("b: {each}; a: {each}")));
+}
+
+#[test]
 fn r1_gated_never_checks_badly_formatted_answers() {
     let (policy, _cache) = load("r1_gated.toml");
     let out = run(&policy, &rollouts(), 0.0);

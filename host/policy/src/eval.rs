@@ -258,14 +258,24 @@ impl Run<'_> {
             return;
         }
         let mut components = Vec::new();
-        let mut explanations = Vec::new();
+        // `source: why` for each source that explained itself, joined by `; `: built in one
+        // string, as every sample of a batch has one.
+        let mut explanation: Option<String> = None;
         for (slot, result) in self.policy.sources.iter().zip(&state.sources) {
             if let Some(Ok(out)) = result {
                 if let Some(v) = out.value.as_component() {
                     components.push((slot.name.clone(), v));
                 }
                 if let Some(why) = &out.explanation {
-                    explanations.push(format!("{}: {why}", slot.name));
+                    let text = explanation.get_or_insert_with(|| {
+                        String::with_capacity(slot.name.len() + 2 + why.len())
+                    });
+                    if !text.is_empty() {
+                        text.push_str("; ");
+                    }
+                    text.push_str(&slot.name);
+                    text.push_str(": ");
+                    text.push_str(why);
                 }
             }
         }
@@ -274,7 +284,6 @@ impl Run<'_> {
                 components.push((name.clone(), v));
             }
         }
-        let explanation = (!explanations.is_empty()).then(|| explanations.join("; "));
         state.done = Some(Outcome::Scored(Score { value: reward, components, explanation }));
     }
 
