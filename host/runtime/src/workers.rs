@@ -90,9 +90,9 @@ impl Workers {
         }
     }
 
-    /// Queues `work` for the next free worker thread; its result arrives on the receiver (an
-    /// error when it panicked). Work whose receiver is gone before a thread takes it up is
-    /// skipped: its caller went away.
+    /// Queues `work` for the next free worker thread (or a caller helping while it waits); its
+    /// result arrives on the receiver (an error when it panicked). Work whose receiver is gone
+    /// before a thread takes it up is skipped: its caller went away.
     ///
     /// Queued, not handed over by the async runtime: a worker that finishes takes the next
     /// job at once, whether or not any thread is driving the runtime at that moment.

@@ -146,8 +146,9 @@ fn command<'a>(text: &'a str, start: usize, toks: &mut Vec<Tok<'a>>) -> usize {
 /// A run of ASCII letters: a known name (any case), a prose word or unit (skipped), or a
 /// product of one-letter variables (`xy`).
 fn word<'a>(word: &'a str, toks: &mut Vec<Tok<'a>>) {
-    let name = || NAMES.iter().find(|name| name.eq_ignore_ascii_case(word));
-    if let Some(name) = if word.len() > 1 { name() } else { None } {
+    // No name is one letter long, so a lone letter (the commonest word) is not looked up.
+    let known = (word.len() > 1).then(|| NAMES.iter().find(|n| n.eq_ignore_ascii_case(word)));
+    if let Some(name) = known.flatten() {
         toks.push(Tok::Ident(name));
     } else if word.len() > 1 && word.bytes().all(|c| c.is_ascii_lowercase()) && is_word(word) {
         // A word or a unit: no value of its own; `5 cm` reads as 5.
