@@ -79,7 +79,21 @@ fn scores_a_task_file_and_reaps_what_a_killed_run_left() {
     }
     killed.kill().unwrap(); // SIGKILL: no destructor runs.
     killed.wait().unwrap();
-    assert!(!containers_of(pid).is_empty(), "the killed run's container is still there");
+    // The run had started a spare container in the background (the pool); the engine finishes
+    // a create request the dead process had in flight, so its containers may still grow for a
+    // moment. The restart's reaper can only remove those that exist when it looks.
+    // Waited for until the list has not changed for two seconds.
+    let (mut left, mut unchanged) = (containers_of(pid), 0);
+    for _ in 0..30 {
+        std::thread::sleep(Duration::from_secs(1));
+        let now = containers_of(pid);
+        unchanged = if now == left { unchanged + 1 } else { 0 };
+        left = now;
+        if unchanged == 2 {
+            break;
+        }
+    }
+    assert!(!left.is_empty(), "the killed run's container is still there");
 
     // The next run reaps it, and scores its own tasks.
     let tasks = input_file(
@@ -90,7 +104,7 @@ fn scores_a_task_file_and_reaps_what_a_killed_run_left() {
             json!({"id": "malformed", "completion": read("malformed"), "reference": task(60)}),
         ],
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_gavel"))
+    let restart = Command::new(env!("CARGO_BIN_EXE_gavel"))
         .args([
             "score",
             "--verifier",
@@ -100,8 +114,12 @@ fn scores_a_task_file_and_reaps_what_a_killed_run_left() {
             "--input",
         ])
         .arg(&tasks)
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    let restart_pid = restart.id();
+    let out = restart.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -113,6 +131,8 @@ fn scores_a_task_file_and_reaps_what_a_killed_run_left() {
     assert_eq!(lines[1]["reward"], 0.0, "{}", lines[1]);
     assert_eq!(lines[1]["components"]["applied"], 0.0, "{}", lines[1]);
     assert!(containers_of(pid).is_empty(), "the restart reaped the killed run's container");
+    // And it left none of its own: the last removals were still in flight as it ended.
+    assert!(containers_of(restart_pid).is_empty(), "the restart's own containers are gone");
 }
 
 #[test]

@@ -192,13 +192,17 @@ impl ContainerGuard {
         self.id.as_deref().unwrap_or_default()
     }
 
-    /// Removes the container now.
+    /// Removes the container now. The guard keeps the name until the engine has answered:
+    /// cancelled on the way (a runtime shutting down as the process ends), it is dropped
+    /// still holding it and removes the container itself. (It once let go first, and a
+    /// `gavel score` that ended while a removal was in flight left that container running.)
     pub(crate) async fn remove(mut self) {
-        if let Some(id) = self.id.take()
-            && let Err(e) = remove(&self.docker, &id, !self.created).await
-        {
+        let Some(id) = self.id.as_deref() else { return };
+        let removed = remove(&self.docker, id, !self.created).await;
+        if let Err(e) = removed {
             tracing::warn!(container = %id, "could not remove: {e}; the next start reaps it");
         }
+        self.id = None;
     }
 }
 
