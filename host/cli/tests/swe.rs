@@ -81,8 +81,8 @@ fn scores_a_task_file_and_reaps_what_a_killed_run_left() {
     killed.wait().unwrap();
     // The run had started a spare container in the background (the pool); the engine finishes
     // a create request the dead process had in flight, so its containers may still grow for a
-    // moment. The restart's reaper can only remove those that exist when it looks.
-    // Waited for until the list has not changed for two seconds.
+    // moment, and the restart's reaper can only remove those that exist when it looks: wait
+    // until the list has not changed for two seconds.
     let (mut left, mut unchanged) = (containers_of(pid), 0);
     for _ in 0..30 {
         std::thread::sleep(Duration::from_secs(1));

@@ -14,7 +14,7 @@
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -38,9 +38,26 @@ struct State {
 }
 
 impl Queue {
+    /// The state, locked. A job never runs under the lock, so a poisoned one is still whole.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues `job` and wakes one waiting thread.
+    fn push(&self, job: Job) {
+        self.lock().jobs.push_back(job);
+        self.ready.notify_one();
+    }
+
+    /// Lets the threads end once the queue is empty.
+    fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_all();
+    }
+
     /// The next job, waiting for one; `None` once the queue is closed and empty.
     fn next(&self) -> Option<Job> {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = self.lock();
         loop {
             if let Some(job) = state.jobs.pop_front() {
                 return Some(job);
@@ -54,7 +71,7 @@ impl Queue {
 
     /// The next job, if one is waiting.
     fn try_next(&self) -> Option<Job> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner).jobs.pop_front()
+        self.lock().jobs.pop_front()
     }
 }
 
@@ -106,8 +123,7 @@ impl Workers {
                 let _ = done.send(work());
             }
         });
-        self.queue.state.lock().unwrap_or_else(PoisonError::into_inner).jobs.push_back(job);
-        self.queue.ready.notify_one();
+        self.queue.push(job);
         result
     }
 }
@@ -115,8 +131,7 @@ impl Workers {
 impl Drop for Workers {
     /// The threads finish the queued jobs, then end.
     fn drop(&mut self) {
-        self.queue.state.lock().unwrap_or_else(PoisonError::into_inner).closed = true;
-        self.queue.ready.notify_all();
+        self.queue.close();
     }
 }
 
