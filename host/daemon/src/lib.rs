@@ -11,7 +11,8 @@
 //! Bounded everywhere: at most `max_in_flight` requests are scored at once and `max_queued`
 //! wait; one more is answered at once with 503 and `Retry-After`. Bodies over `max_body_bytes`
 //! and batches over `max_batch` get 413; malformed JSON gets 400 naming the problem. A client
-//! that disconnects cancels its work still waiting for a worker. SIGTERM stops accepting and
+//! that disconnects gives back its place in the queue or its slot and cancels its work still
+//! waiting for a worker. SIGTERM stops accepting and
 //! drains in-flight requests; SIGHUP reloads the policy file, keeping the old policy (and
 //! saying why) when the new one does not load. With a bearer token, every route but
 //! `/healthz` requires it; binding a non-loopback address requires one.
@@ -20,6 +21,8 @@
 pub mod metrics;
 pub mod openrlhf;
 mod stream;
+#[cfg(test)]
+mod tests;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -109,6 +112,20 @@ struct Shared {
 
 type AppState = Arc<Shared>;
 
+impl Shared {
+    fn new(config: ServeConfig, kinds: KindsFactory, policy: Policy) -> AppState {
+        Arc::new(Shared {
+            slots: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1))),
+            config,
+            kinds,
+            policy: RwLock::new(Arc::new(policy)),
+            waiting: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
+            metrics: metrics::Metrics::default(),
+        })
+    }
+}
+
 /// Loads the policy, binds, prints `listening on http://<addr>` to stderr, and serves until
 /// SIGTERM or Ctrl-C (then drains in-flight requests).
 pub async fn serve(config: ServeConfig, kinds: KindsFactory) -> Result<(), ServeError> {
@@ -121,15 +138,7 @@ pub async fn serve(config: ServeConfig, kinds: KindsFactory) -> Result<(), Serve
         .map_err(|source| ServeError::Io { addr: config.listen, source })?;
     let addr =
         listener.local_addr().map_err(|source| ServeError::Io { addr: config.listen, source })?;
-    let shared = Arc::new(Shared {
-        slots: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1))),
-        config,
-        kinds,
-        policy: RwLock::new(Arc::new(policy)),
-        waiting: AtomicUsize::new(0),
-        in_flight: AtomicUsize::new(0),
-        metrics: metrics::Metrics::default(),
-    });
+    let shared = Shared::new(config, kinds, policy);
     tokio::spawn(reload_on_hangup(shared.clone()));
     let app = router(shared.clone());
     eprintln!("gavel serve: listening on http://{addr}");
@@ -234,25 +243,47 @@ impl Drop for Slot {
     }
 }
 
-/// Waits for a scoring slot, or refuses at once when the queue is full.
-async fn admit(shared: &AppState) -> Result<Slot, Refusal> {
-    let limit = shared.config.max_queued;
-    if shared.slots.available_permits() == 0 && shared.waiting.load(Ordering::Relaxed) >= limit {
-        shared.metrics.rejected.fetch_add(1, Ordering::Relaxed);
-        let mut refusal = error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "overloaded: {} requests in flight and {limit} waiting",
-                shared.config.max_in_flight
-            ),
-        );
-        refusal.header = Some((header::RETRY_AFTER, HeaderValue::from_static("1")));
-        return Err(refusal);
+/// A place in the queue for a slot; given back when dropped, also when the client hangs up
+/// while it waits.
+struct Place<'a>(&'a AtomicUsize);
+
+impl<'a> Place<'a> {
+    /// Takes a place if fewer than `limit` are taken: one atomic step, so racing requests
+    /// never overfill the queue.
+    fn take(waiting: &'a AtomicUsize, limit: usize) -> Option<Self> {
+        let free = |taken: usize| (taken < limit).then_some(taken + 1);
+        waiting.fetch_update(Ordering::AcqRel, Ordering::Acquire, free).ok().map(|_| Place(waiting))
     }
-    shared.waiting.fetch_add(1, Ordering::Relaxed);
-    let permit = shared.slots.clone().acquire_owned().await;
-    shared.waiting.fetch_sub(1, Ordering::Relaxed);
-    let permit = permit.expect("the semaphore is never closed");
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Takes a free scoring slot, or waits for one in the queue, or refuses at once when the queue
+/// is full.
+async fn admit(shared: &AppState) -> Result<Slot, Refusal> {
+    let permit = match shared.slots.clone().try_acquire_owned() {
+        Ok(permit) => permit,
+        Err(_) => {
+            let limit = shared.config.max_queued;
+            let Some(_place) = Place::take(&shared.waiting, limit) else {
+                shared.metrics.rejected.fetch_add(1, Ordering::Relaxed);
+                let mut refusal = error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "overloaded: {} requests in flight and {limit} waiting",
+                        shared.config.max_in_flight
+                    ),
+                );
+                refusal.header = Some((header::RETRY_AFTER, HeaderValue::from_static("1")));
+                return Err(refusal);
+            };
+            shared.slots.clone().acquire_owned().await.expect("the semaphore is never closed")
+        }
+    };
     shared.in_flight.fetch_add(1, Ordering::Relaxed);
     Ok(Slot { shared: shared.clone(), _permit: permit })
 }

@@ -84,12 +84,18 @@ async fn drive(slot: Slot, policy: Arc<Policy>, entries: Vec<Entry>, lines: mpsc
             (positions, samples, scored)
         });
     }
-    while let Some(done) = running.join_next().await {
+    loop {
+        // The client went away: dropping `running` cancels the units still scoring, without
+        // waiting for one to finish first.
+        let done = tokio::select! {
+            done = running.join_next() => done,
+            () = lines.closed() => return,
+        };
+        let Some(done) = done else { break };
         let Ok((positions, samples, scored)) = done else { continue };
         for ((i, sample), s) in positions.into_iter().zip(&samples).zip(scored) {
             slot.shared.metrics.outcome(&s.outcome);
             let advantage = with_advantage.then_some(s.advantage);
-            // The client went away: dropping `running` cancels the units still scoring.
             if lines.send(line(i, &sample.id, &s.outcome, advantage)).await.is_err() {
                 return;
             }
