@@ -79,33 +79,7 @@ fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[
 
 /// Sends a request; the reply is read with [`reply`], when the caller chooses.
 fn send(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> TcpStream {
-    send_on(TcpStream::connect(addr).unwrap(), addr, method, path, headers, body)
-}
-
-/// A connection with a small, fixed receive buffer (no autotuning): a reply its client leaves
-/// unread fills it and then holds the server up, whatever the machine lets socket buffers grow
-/// to (one test machine let them take 32 MB).
-fn small_receive_buffer(addr: &str) -> TcpStream {
-    let addr: std::net::SocketAddr = addr.parse().unwrap();
-    let socket = socket2::Socket::new(
-        socket2::Domain::for_address(addr),
-        socket2::Type::STREAM,
-        Some(socket2::Protocol::TCP),
-    )
-    .unwrap();
-    socket.set_recv_buffer_size(64 << 10).unwrap();
-    socket.connect(&addr.into()).unwrap();
-    socket.into()
-}
-
-fn send_on(
-    mut stream: TcpStream,
-    addr: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let mut request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
@@ -255,43 +229,6 @@ fn tokens_guard_every_route_but_health_and_are_required_off_loopback() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("without a token"));
-}
-
-#[test]
-fn overload_is_refused_at_once_with_retry_after() {
-    let d = Daemon::start(&example("r1_sum.toml"), &["--max-in-flight", "1", "--max-queued", "0"]);
-    // The only slot is held by a streamed response its client does not read yet: its results
-    // (ids of 4 000 bytes: 16 MB, far more than the client's small receive buffer and the
-    // server's send buffer hold) cannot all be sent, so the slot stays taken for as long as the
-    // test needs, however fast scoring is.
-    let samples: Vec<Value> = (0..4000)
-        .map(|i| json!({"id": format!("{i:0>4000}"), "completion": "<think>x</think><answer>1</answer>", "reference": {"answer": "1"}}))
-        .collect();
-    let body = Value::Array(samples).to_string();
-    let ndjson = [("Accept", "application/x-ndjson")];
-    let busy = send_on(
-        small_receive_buffer(&d.addr),
-        &d.addr,
-        "POST",
-        "/v1/score",
-        &ndjson,
-        body.as_bytes(),
-    );
-    let started = Instant::now();
-    let mut refused = None;
-    while started.elapsed() < Duration::from_secs(20) && refused.is_none() {
-        let r = http(&d.addr, "POST", "/v1/score", &[], b"[]");
-        if r.status == 503 {
-            refused = Some(r);
-        }
-    }
-    let refused = refused.expect("a second request while the slot is busy is refused");
-    assert_eq!(refused.headers.get("retry-after").map(String::as_str), Some("1"));
-    std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(http(&d.addr, "POST", "/v1/score", &[], b"[]").status, 503, "still held");
-    let busy = reply(busy);
-    assert_eq!(busy.status, 200, "the busy request still completes");
-    assert_eq!(busy.body.matches("\"status\":\"ok\"").count(), 4000, "every result streamed");
 }
 
 #[test]
