@@ -276,7 +276,12 @@ fn sigterm_drains_in_flight_requests() {
     let addr = d.addr.clone();
     let in_flight =
         std::thread::spawn(move || http(&addr, "POST", "/v1/score", &[], body.as_bytes()));
-    std::thread::sleep(Duration::from_millis(100));
+    // Signal once the request is being scored (or, on a machine fast enough, answered): a
+    // signal sent before the daemon took the connection would leave it unanswered.
+    let scoring = || http(&d.addr, "GET", "/healthz", &[], b"").json()["in_flight"] == json!(1);
+    while !in_flight.is_finished() && !scoring() {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     d.signal("TERM");
     let reply = in_flight.join().unwrap();
     assert_eq!(reply.status, 200, "the request in flight is answered");

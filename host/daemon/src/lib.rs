@@ -140,14 +140,22 @@ pub async fn serve(config: ServeConfig, kinds: KindsFactory) -> Result<(), Serve
         listener.local_addr().map_err(|source| ServeError::Io { addr: config.listen, source })?;
     let shared = Shared::new(config, kinds, policy);
     tokio::spawn(reload_on_hangup(shared.clone()));
-    let app = router(shared.clone());
     eprintln!("gavel serve: listening on http://{addr}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(terminated())
+    serve_on(listener, shared, terminated())
         .await
         .map_err(|source| ServeError::Io { addr, source })?;
     eprintln!("gavel serve: stopped after draining in-flight requests");
     Ok(())
+}
+
+/// Serves on `listener` until `shutdown` completes; then accepts nothing more and returns once
+/// the requests in flight are answered.
+async fn serve_on(
+    listener: tokio::net::TcpListener,
+    shared: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(shared)).with_graceful_shutdown(shutdown).await
 }
 
 fn router(shared: AppState) -> Router {

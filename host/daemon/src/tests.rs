@@ -43,6 +43,9 @@ struct Daemon {
     addr: SocketAddr,
     shared: AppState,
     gate: watch::Sender<bool>,
+    /// Sending (or dropping) it shuts the daemon down.
+    stop: tokio::sync::oneshot::Sender<()>,
+    served: tokio::task::JoinHandle<std::io::Result<()>>,
     _dir: tempfile::TempDir,
 }
 
@@ -72,9 +75,12 @@ impl Daemon {
         let shared = Shared::new(config, kinds, policy);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let app = router(shared.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Daemon { addr, shared, gate, _dir: dir }
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        let served = tokio::spawn(serve_on(listener, shared.clone(), shutdown));
+        Daemon { addr, shared, gate, stop, served, _dir: dir }
     }
 
     fn in_flight(&self) -> usize {
@@ -235,4 +241,24 @@ fn racing_requests_never_overfill_the_queue() {
     });
     assert_eq!(taken, 10, "exactly the limit's places are taken");
     assert_eq!(waiting.load(Ordering::Relaxed), 0, "and all given back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_accepts_nothing_more_and_answers_the_requests_in_flight() {
+    let d = Daemon::start(2, 0).await;
+    let held = d.send("application/json").await;
+    until("the request is in flight", || d.in_flight() == 1).await;
+    d.stop.send(()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(d.addr).await.is_ok() {
+        assert!(Instant::now() < deadline, "never: new connections are refused");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(!d.served.is_finished(), "it waits for the request in flight");
+
+    d.gate.send(true).unwrap();
+    let r = reply(held).await;
+    assert_eq!(r.status, 200, "the request in flight is answered: {}", r.body);
+    let served = tokio::time::timeout(Duration::from_secs(20), d.served).await;
+    served.expect("it returns once drained").unwrap().unwrap();
 }
