@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use gavel_core::{ErrorKind, Outcome, Sample, Status};
 use gavel_sandbox::ContainerLimits;
-use gavel_swe::{SweConfig, SweVerifier};
+use gavel_swe::engine::OWNER_LABEL;
+use gavel_swe::{Engine, LABEL, SweConfig, SweVerifier};
 use gavel_tests::{containers_owned_by, swe_patch, swe_task};
 use serde_json::json;
 
@@ -251,4 +252,28 @@ async fn a_busybox_image_without_git_patches_with_patch() {
     assert_eq!(outcomes[1].reward(), Some(0.0), "{:?}", outcomes[1]);
     assert_eq!(component(&outcomes[1], "applied"), 1.0);
     assert_no_leftovers(verifier).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_process_reaps_what_a_process_that_died_left_after_it_connected() {
+    let image = swe_task()["image"].as_str().unwrap().to_owned();
+    let engine = Engine::connect(None, 1).await.unwrap();
+    engine.reap_every(Duration::from_millis(100));
+    // This pid with another start time: a gavel process of this host that is gone, whose
+    // container was still being created when the reap at connect looked.
+    let (host_and_pid, _) = engine.owner().rsplit_once('/').unwrap();
+    let gone = format!("{host_and_pid}/1");
+    let created = std::process::Command::new("docker")
+        .args(["create", "--label", &format!("{LABEL}=swe"), "--label"])
+        .arg(format!("{OWNER_LABEL}={gone}"))
+        .args([&image, "true"])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !containers_owned_by(&gone).is_empty() {
+        assert!(Instant::now() < deadline, "the container of a process that is gone stays");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(containers_owned_by(engine.owner()).is_empty());
 }

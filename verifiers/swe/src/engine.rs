@@ -5,8 +5,9 @@
 //! Removal is guaranteed by [`ContainerGuard`]: an evaluation removes its container on every
 //! path, and if its future is dropped (cancelled, panicked) the guard's `Drop` schedules the
 //! removal. A process killed with SIGKILL runs no destructor; the next gavel process to
-//! connect reaps containers whose owner process is gone, and leaves alone those of live
-//! processes (tests and daemons running side by side).
+//! connect reaps containers whose owner process is gone, and looks again every [`REAP_EVERY`]
+//! while it runs; it leaves alone those of live processes (tests and daemons running side by
+//! side).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,6 +21,11 @@ use tokio::sync::Semaphore;
 pub const LABEL: &str = "gavel.verifier";
 /// The label naming the process that owns a container: `host/pid/start time`.
 pub const OWNER_LABEL: &str = "gavel.owner";
+
+/// How often a connected process looks again for containers of gavel processes that are gone:
+/// one whose creation was still under way when its process died appears only after the reap
+/// at connect.
+pub const REAP_EVERY: Duration = Duration::from_secs(60);
 
 /// Per-request timeout of engine API calls (not of the tests, which have their own deadline).
 const API_TIMEOUT_S: u64 = 60;
@@ -85,7 +91,32 @@ impl Engine {
         if reaped > 0 {
             tracing::info!(reaped, "removed containers left by gavel processes that are gone");
         }
+        engine.reap_every(REAP_EVERY);
         Ok(engine)
+    }
+
+    /// Reaps every `period` from now on, on the current tokio runtime, until the last clone of
+    /// this engine is dropped.
+    pub fn reap_every(&self, period: Duration) {
+        let alive = Arc::downgrade(&self.slots);
+        let (docker, owner) = (self.docker.clone(), self.owner.clone());
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let Some(slots) = alive.upgrade() else { return };
+                let engine = Engine { docker: docker.clone(), slots, owner: owner.clone() };
+                match engine.reap().await {
+                    Ok(0) => {}
+                    Ok(reaped) => tracing::info!(
+                        reaped,
+                        "removed containers left by gavel processes that are gone"
+                    ),
+                    Err(e) => tracing::warn!("could not look for containers to reap: {e}"),
+                }
+            }
+        });
     }
 
     /// Removes containers labelled by gavel processes of this host that no longer run.
