@@ -211,6 +211,12 @@ impl Host {
         Ok(component)
     }
 
+    /// Calls admitted and not yet finished (a refused call counts for the instant it takes to
+    /// refuse it).
+    pub fn pending(&self) -> usize {
+        self.inner.pending.load(Ordering::Acquire)
+    }
+
     fn admit(&self) -> Result<Admission<'_>, HostError> {
         let pending = self.inner.pending.fetch_add(1, Ordering::AcqRel);
         let admission = Admission(&self.inner.pending);
