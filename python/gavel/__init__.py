@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 import urllib.error
 import urllib.request
 from typing import Any, Callable, Iterable, Sequence
@@ -47,22 +48,39 @@ class _Remote:
         return json.loads(self.score_json(json.dumps(samples), step))
 
     def score_json(self, samples_json: str, step: float = 0.0) -> str:
-        request = urllib.request.Request(self.url + "/v1/score", data=samples_json.encode("utf-8"), method="POST")
-        request.add_header("Content-Type", "application/json")
-        if self.token:
-            request.add_header("Authorization", f"Bearer {self.token}")
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return response.read().decode("utf-8")
-        except urllib.error.HTTPError as e:
-            body = e.read().decode("utf-8", "replace")
+        path = "/v1/score" + (f"?step={float(step)!r}" if step else "")
+        deadline = time.monotonic() + self.timeout
+        while True:
+            request = urllib.request.Request(self.url + path, data=samples_json.encode("utf-8"), method="POST")
+            request.add_header("Content-Type", "application/json")
+            if self.token:
+                request.add_header("Authorization", f"Bearer {self.token}")
             try:
-                message = json.loads(body).get("error", body)
-            except ValueError:
-                message = body
-            raise GavelError(f"gavel /v1/score: HTTP {e.code}: {message}", e.code) from None
-        except urllib.error.URLError as e:
-            raise GavelError(f"gavel /v1/score: cannot reach {self.url}: {e.reason}") from None
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    return response.read().decode("utf-8")
+            except urllib.error.HTTPError as e:
+                body = e.read().decode("utf-8", "replace")
+                wait = _retry_after(e)
+                if wait is not None and time.monotonic() + wait < deadline:
+                    time.sleep(wait)
+                    continue
+                try:
+                    message = json.loads(body).get("error", body)
+                except ValueError:
+                    message = body
+                raise GavelError(f"gavel /v1/score: HTTP {e.code}: {message}", e.code) from None
+            except urllib.error.URLError as e:
+                raise GavelError(f"gavel /v1/score: cannot reach {self.url}: {e.reason}") from None
+
+
+def _retry_after(e: urllib.error.HTTPError) -> float | None:
+    """How long an overloaded server (503) asks to wait before trying again; None otherwise."""
+    if e.code != 503:
+        return None
+    try:
+        return min(max(float(e.headers.get("Retry-After", "")), 0.0), 60.0)
+    except ValueError:
+        return None
 
 
 def _text(message: Any) -> str:
@@ -101,7 +119,11 @@ class Scorer:
 
     @classmethod
     def remote(cls, url: str | None = None, token: str | None = None, timeout: float = 180.0) -> "Scorer":
-        """A ``gavel serve`` daemon (``$GAVEL_URL``, token ``$GAVEL_TOKEN`` by default)."""
+        """A ``gavel serve`` daemon (``$GAVEL_URL``, token ``$GAVEL_TOKEN`` by default).
+
+        A request the daemon refuses as overloaded (503) is sent again after its ``Retry-After``
+        for up to ``timeout`` seconds in all; ``step`` travels as ``?step=``.
+        """
         url = url or os.environ.get("GAVEL_URL") or "http://127.0.0.1:8080"
         return cls(_Remote(url, token if token is not None else os.environ.get("GAVEL_TOKEN"), timeout))
 

@@ -1,9 +1,12 @@
 """The gavel package in process and against a real `gavel serve` ($GAVEL_BIN)."""
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
+import threading
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -35,18 +38,26 @@ def policy():
     return gavel.Scorer.from_policy(R1)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    cache = tmp_path_factory.mktemp("cache")
+@contextlib.contextmanager
+def serving(policy_path, cache, *extra):
+    """A real `gavel serve` of `policy_path` on a loopback port; yields its URL."""
     proc = subprocess.Popen(
-        [gavel_bin(), "serve", "--policy", str(R1), "--listen", "127.0.0.1:0"],
+        [gavel_bin(), "serve", "--policy", str(policy_path), "--listen", "127.0.0.1:0", *extra],
         stderr=subprocess.PIPE, text=True, env=dict(os.environ, GAVEL_CACHE_DIR=str(cache)),
     )
-    line = proc.stderr.readline()
-    assert line.startswith("gavel serve: listening on "), line
-    yield line.strip().rsplit(" ", 1)[1]
-    proc.terminate()
-    proc.wait(timeout=30)
+    try:
+        line = proc.stderr.readline()
+        assert line.startswith("gavel serve: listening on "), line
+        yield line.strip().rsplit(" ", 1)[1]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with serving(R1, tmp_path_factory.mktemp("cache")) as url:
+        yield url
 
 
 def test_policy_scores_with_breakdown_and_advantage(policy):
@@ -183,3 +194,39 @@ def test_a_python_plugin_in_process_with_its_grants(tmp_path):
         gavel.Scorer.from_plugin(wasm)
     with pytest.raises(ValueError, match="network"):
         gavel.Scorer.from_plugin("math", grant=["network"])
+
+
+SCHEDULED = """version = 1
+reward = "format + sched(step, 0, 10, 100)"
+[sources.format]
+kind = "wasm"
+plugin = "format"
+"""
+
+
+def test_remote_scores_at_the_step_and_waits_out_an_overload(tmp_path):
+    path = tmp_path / "scheduled.toml"
+    path.write_text(SCHEDULED)
+    local = gavel.Scorer.from_policy(path)
+    samples = [sample(i, RIGHT) for i in range(1500)]
+    with serving(path, tmp_path, "--max-in-flight", "1", "--max-queued", "0") as url:
+        remote = gavel.Scorer.remote(url, timeout=120)
+        assert remote.score(samples[:2], step=50) == local.score(samples[:2], step=50)
+        assert [r["reward"] for r in remote.score(samples[:1], step=50)] == [6.0]
+        assert [r["reward"] for r in remote.score(samples[:1])] == [1.0]
+
+        # Six callers at once on one slot and no queue: those refused (503, Retry-After: 1)
+        # send again, and every call is answered.
+        start = threading.Barrier(6)
+
+        def call(_):
+            start.wait()
+            return remote.score(samples, step=500)
+
+        with ThreadPoolExecutor(6) as pool:
+            answers = list(pool.map(call, range(6)))
+        assert all(r["reward"] == 11.0 for answer in answers for r in answer)
+        with urllib.request.urlopen(url + "/metrics") as response:
+            metrics = response.read().decode()
+        rejected = [line for line in metrics.splitlines() if line.startswith("gavel_rejected_total ")]
+        assert rejected and int(rejected[0].split()[1]) > 0, metrics

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import urllib.error
 import urllib.request
 from typing import Any, Iterable, Sequence
@@ -40,28 +41,47 @@ class Client:
         self.timeout = timeout
 
     def _post(self, path: str, payload: Any) -> Any:
+        """POSTs JSON; an overloaded server's 503 is retried after its ``Retry-After`` for up to
+        ``timeout`` seconds in all."""
         data = json.dumps(payload).encode("utf-8")
-        request = urllib.request.Request(self.url + path, data=data, method="POST")
-        request.add_header("Content-Type", "application/json")
-        if self.token:
-            request.add_header("Authorization", f"Bearer {self.token}")
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as e:
-            body = e.read().decode("utf-8", "replace")
+        deadline = time.monotonic() + self.timeout
+        while True:
+            request = urllib.request.Request(self.url + path, data=data, method="POST")
+            request.add_header("Content-Type", "application/json")
+            if self.token:
+                request.add_header("Authorization", f"Bearer {self.token}")
             try:
-                message = json.loads(body).get("error", body)
-            except ValueError:
-                message = body
-            raise GavelError(f"gavel {path}: HTTP {e.code}: {message}", e.code) from None
-        except urllib.error.URLError as e:
-            raise GavelError(f"gavel {path}: cannot reach {self.url}: {e.reason}") from None
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    return json.loads(response.read())
+            except urllib.error.HTTPError as e:
+                body = e.read().decode("utf-8", "replace")
+                wait = _retry_after(e)
+                if wait is not None and time.monotonic() + wait < deadline:
+                    time.sleep(wait)
+                    continue
+                try:
+                    message = json.loads(body).get("error", body)
+                except ValueError:
+                    message = body
+                raise GavelError(f"gavel {path}: HTTP {e.code}: {message}", e.code) from None
+            except urllib.error.URLError as e:
+                raise GavelError(f"gavel {path}: cannot reach {self.url}: {e.reason}") from None
 
-    def score(self, samples: Sequence[dict]) -> list[dict]:
+    def score(self, samples: Sequence[dict], step: float = 0.0) -> list[dict]:
         """Scores samples (``{"id", "completion", "prompt"?, "reference"?, "task"?, "group"?}``);
-        one result per sample, in order: ``{"id", "status", "reward", "components", ...}``."""
-        return self._post("/v1/score", list(samples))
+        one result per sample, in order: ``{"id", "status", "reward", "components", ...}``.
+        ``step`` is the training step, for policies that schedule their weights (``sched``)."""
+        return self._post("/v1/score" + (f"?step={float(step)!r}" if step else ""), list(samples))
+
+
+def _retry_after(e: urllib.error.HTTPError) -> float | None:
+    """How long an overloaded server (503) asks to wait before trying again; None otherwise."""
+    if e.code != 503:
+        return None
+    try:
+        return min(max(float(e.headers.get("Retry-After", "")), 0.0), 60.0)
+    except ValueError:
+        return None
 
 
 def _text(message: Any) -> str:

@@ -69,3 +69,7 @@ def test_errors_name_the_problem(server):
     assert refused.value.status == 401
     with pytest.raises(gavel_client.GavelError, match="cannot reach"):
         gavel_client.Client("http://127.0.0.1:9", token="t0ken", timeout=5).score([])
+    with pytest.raises(gavel_client.GavelError, match="`step` must be a finite number") as refused:
+        gavel_client.Client(server, token="t0ken").score([], step=float("nan"))
+    assert refused.value.status == 400
+

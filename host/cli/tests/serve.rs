@@ -267,6 +267,36 @@ fn sighup_reloads_and_keeps_the_old_policy_when_the_new_one_is_broken() {
 }
 
 #[test]
+fn a_step_in_the_query_drives_scheduled_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sched.toml");
+    std::fs::write(
+        &path,
+        "version = 1\nreward = \"format + sched(step, 0, 10, 100)\"\n[sources.format]\nkind = \"wasm\"\nplugin = \"format\"\n",
+    )
+    .unwrap();
+    let d = Daemon::start(&path, &[]);
+    let sample = br#"[{"id": "a", "completion": "<think>x</think>\n<answer>1</answer>"}]"#;
+    let at = |query: &str| {
+        let r = http(&d.addr, "POST", &format!("/v1/score{query}"), &[], sample);
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()[0]["reward"].clone()
+    };
+    assert_eq!(at(""), json!(1.0));
+    assert_eq!(at("?step=50"), json!(6.0));
+    assert_eq!(at("?step=500"), json!(11.0), "clamped at its target");
+    let ndjson = [("Accept", "application/x-ndjson")];
+    let r = http(&d.addr, "POST", "/v1/score?step=50", &ndjson, sample);
+    assert!(r.body.contains("\"reward\":6.0"), "{}", r.body);
+    let openrlhf = br#"{"query": ["<think>x</think>\n<answer>1</answer>"], "prompts": [""]}"#;
+    let r = http(&d.addr, "POST", "/get_reward?step=50", &[], openrlhf);
+    assert_eq!(r.json()["rewards"], json!([6.0]), "{}", r.body);
+    let r = http(&d.addr, "POST", "/v1/score?step=soon", &[], sample);
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("`step` must be a finite number"), "{}", r.body);
+}
+
+#[test]
 fn sigterm_drains_in_flight_requests() {
     let mut d = Daemon::start(&example("r1_sum.toml"), &[]);
     let slow: Vec<Value> = (0..3000)

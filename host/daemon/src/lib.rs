@@ -2,8 +2,8 @@
 //!
 //! | route | what |
 //! |---|---|
-//! | `POST /v1/score` | a JSON array of samples (the CLI's input objects) → a JSON array of the CLI's output objects, same order; with `Accept: application/x-ndjson`, one line per sample as its group finishes ([`stream`]) |
-//! | `POST /get_reward` | OpenRLHF's remote reward protocol ([`openrlhf`]) |
+//! | `POST /v1/score[?step=N]` | a JSON array of samples (the CLI's input objects) → a JSON array of the CLI's output objects, same order; with `Accept: application/x-ndjson`, one line per sample as its group finishes ([`stream`]) |
+//! | `POST /get_reward[?step=N]` | OpenRLHF's remote reward protocol ([`openrlhf`]) |
 //! | `GET /v1/plugins` | the policy's sources and the bundled plugins |
 //! | `GET /healthz` | liveness, with in-flight and queued requests |
 //! | `GET /metrics` | Prometheus text ([`metrics`]) |
@@ -15,7 +15,8 @@
 //! waiting for a worker. SIGTERM stops accepting and
 //! drains in-flight requests; SIGHUP reloads the policy file, keeping the old policy (and
 //! saying why) when the new one does not load. With a bearer token, every route but
-//! `/healthz` requires it; binding a non-loopback address requires one.
+//! `/healthz` requires it; binding a non-loopback address requires one. `step` is the training
+//! step that policies' `sched` reads (the CLI's `--step`).
 #![deny(missing_docs)]
 
 pub mod metrics;
@@ -33,7 +34,7 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use gavel_core::batch::{self, Entry};
@@ -315,17 +316,43 @@ fn read_samples(shared: &Shared, body: &Bytes) -> Result<Vec<Entry>, Refusal> {
     Ok(batch::read_entries(&items))
 }
 
-async fn score(State(shared): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// The training step a request scores at: `?step=N` (for policies that `sched` their weights),
+/// 0 without it. Any other parameter, or a step that is not a finite number, is refused.
+fn step(uri: &Uri) -> Result<f64, Refusal> {
+    let mut step = 0.0;
+    for pair in uri.query().unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if key != "step" {
+            let message = format!("unknown query parameter `{key}` (expected: step)");
+            return Err(error(StatusCode::BAD_REQUEST, message));
+        }
+        step = value.parse::<f64>().ok().filter(|s| s.is_finite()).ok_or_else(|| {
+            error(StatusCode::BAD_REQUEST, format!("`step` must be a finite number, got {value:?}"))
+        })?;
+    }
+    Ok(step)
+}
+
+async fn score(
+    State(shared): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let started = Instant::now();
-    let response = score_inner(&shared, &headers, &body).await;
+    let response = score_inner(&shared, &uri, &headers, &body).await;
     shared.metrics.observe("/v1/score", response.status().as_u16(), started.elapsed());
     response
 }
 
-async fn score_inner(shared: &AppState, headers: &HeaderMap, body: &Bytes) -> Response {
+async fn score_inner(shared: &AppState, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Response {
     if let Err(r) = authorised(shared, headers) {
         return r.into_response();
     }
+    let step = match step(uri) {
+        Ok(step) => step,
+        Err(r) => return r.into_response(),
+    };
     let entries = match read_samples(shared, body) {
         Ok(entries) => entries,
         Err(r) => return r.into_response(),
@@ -340,10 +367,10 @@ async fn score_inner(shared: &AppState, headers: &HeaderMap, body: &Bytes) -> Re
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/x-ndjson"));
     if streaming {
-        return stream::respond(slot, policy, entries);
+        return stream::respond(slot, policy, entries, step);
     }
     let samples = batch::samples(&entries);
-    let scored = policy.score(&samples, 0.0).await;
+    let scored = policy.score(&samples, step).await;
     for (_, outcome) in entries.iter().filter_map(|e| e.as_ref().err()) {
         shared.metrics.outcome(outcome);
     }
@@ -359,11 +386,17 @@ async fn score_inner(shared: &AppState, headers: &HeaderMap, body: &Bytes) -> Re
     ([(header::CONTENT_TYPE, "application/json")], out).into_response()
 }
 
-async fn get_reward(State(shared): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn get_reward(
+    State(shared): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let shared = &shared;
     let started = Instant::now();
     let response = async {
         authorised(shared, &headers)?;
+        let step = step(&uri)?;
         let request: openrlhf::Request = serde_json::from_slice(&body).map_err(|e| {
             error(
                 StatusCode::BAD_REQUEST,
@@ -379,7 +412,7 @@ async fn get_reward(State(shared): State<AppState>, headers: HeaderMap, body: By
         }
         let _slot = admit(shared).await?;
         let policy = shared.policy.read().expect("policy lock").clone();
-        let scored = policy.score(&samples, 0.0).await;
+        let scored = policy.score(&samples, step).await;
         for s in &scored {
             shared.metrics.outcome(&s.outcome);
         }

@@ -22,9 +22,9 @@ use crate::{Entry, Slot};
 /// Ungrouped samples scored together in one unit.
 const UNGROUPED_UNIT: usize = 64;
 
-pub(crate) fn respond(slot: Slot, policy: Arc<Policy>, entries: Vec<Entry>) -> Response {
+pub(crate) fn respond(slot: Slot, policy: Arc<Policy>, entries: Vec<Entry>, step: f64) -> Response {
     let (lines, receiver) = mpsc::channel::<Bytes>(16);
-    tokio::spawn(drive(slot, policy, entries, lines));
+    tokio::spawn(drive(slot, policy, entries, step, lines));
     let body = futures_util::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|line| (Ok::<_, Infallible>(line), receiver))
     });
@@ -66,7 +66,13 @@ fn units(entries: &[Entry]) -> Vec<(Vec<usize>, Vec<Sample>)> {
     units
 }
 
-async fn drive(slot: Slot, policy: Arc<Policy>, entries: Vec<Entry>, lines: mpsc::Sender<Bytes>) {
+async fn drive(
+    slot: Slot,
+    policy: Arc<Policy>,
+    entries: Vec<Entry>,
+    step: f64,
+    lines: mpsc::Sender<Bytes>,
+) {
     let with_advantage = policy.has_advantage();
     for (i, entry) in entries.iter().enumerate() {
         if let Err((id, outcome)) = entry {
@@ -80,7 +86,7 @@ async fn drive(slot: Slot, policy: Arc<Policy>, entries: Vec<Entry>, lines: mpsc
     for (positions, samples) in units(&entries) {
         let policy = policy.clone();
         running.spawn(async move {
-            let scored = policy.score(&samples, 0.0).await;
+            let scored = policy.score(&samples, step).await;
             (positions, samples, scored)
         });
     }

@@ -262,3 +262,14 @@ async fn a_shutdown_accepts_nothing_more_and_answers_the_requests_in_flight() {
     let served = tokio::time::timeout(Duration::from_secs(20), d.served).await;
     served.expect("it returns once drained").unwrap().unwrap();
 }
+
+#[test]
+fn the_step_comes_from_the_query() {
+    let at = |uri: &str| step(&uri.parse().unwrap()).map_err(|r| r.message);
+    assert_eq!(at("/v1/score"), Ok(0.0));
+    assert_eq!(at("/v1/score?step=150"), Ok(150.0));
+    assert_eq!(at("/get_reward?step=7.5&"), Ok(7.5));
+    assert!(at("/v1/score?step=inf").unwrap_err().contains("finite number, got \"inf\""));
+    assert!(at("/v1/score?step=").unwrap_err().contains("finite number"));
+    assert!(at("/v1/score?steps=1").unwrap_err().contains("unknown query parameter `steps`"));
+}
