@@ -142,9 +142,11 @@ class Scorer:
         ``{"answer": str(value)}``; a ``reference`` column wins when present); ``task`` (or
         ``data_source``) and ``group`` pass through. Masked samples give None, which TRL
         turns into NaN and leaves out. Conversational prompts and completions are handled.
+        TRL's ``trainer_state`` gives the step (``global_step``) that a policy's ``sched`` reads.
         """
 
-        def reward(prompts: Sequence[Any], completions: Sequence[Any], **columns: Iterable[Any]) -> list:
+        def reward(prompts: Sequence[Any], completions: Sequence[Any], trainer_state: Any = None,
+                   **columns: Iterable[Any]) -> list:
             columns = {k: list(v) for k, v in columns.items() if isinstance(v, (list, tuple))}
             refs = columns.get("reference", columns.get(reference_column))
             tasks = columns.get("task", columns.get("data_source"))
@@ -159,7 +161,8 @@ class Scorer:
                 if groups is not None and groups[i] is not None:
                     sample["group"] = str(groups[i])
                 samples.append(sample)
-            return [r["reward"] if r["status"] == "ok" else None for r in self.score(samples)]
+            step = float(getattr(trainer_state, "global_step", 0) or 0)
+            return [r["reward"] if r["status"] == "ok" else None for r in self.score(samples, step)]
 
         reward.__name__ = name
         reward.__qualname__ = name

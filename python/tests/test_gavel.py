@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import threading
+import types
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -214,6 +215,12 @@ def test_remote_scores_at_the_step_and_waits_out_an_overload(tmp_path):
         assert remote.score(samples[:2], step=50) == local.score(samples[:2], step=50)
         assert [r["reward"] for r in remote.score(samples[:1], step=50)] == [6.0]
         assert [r["reward"] for r in remote.score(samples[:1])] == [1.0]
+        # TRL passes its TrainerState; its global_step is the step.
+        for scorer in (local, remote):
+            reward = scorer.trl_reward_function()
+            state = types.SimpleNamespace(global_step=50)
+            assert reward(prompts=["q"], completions=[RIGHT], trainer_state=state) == [6.0]
+            assert reward(prompts=["q"], completions=[RIGHT]) == [1.0]
 
         # Six callers at once on one slot and no queue: those refused (503, Retry-After: 1)
         # send again, and every call is answered.

@@ -117,12 +117,14 @@ def make_reward(url: str | None = None, token: str | None = None, timeout: float
     Dataset columns arrive as keyword lists: ``reference`` is used as is; otherwise the first of
     ``answer``, ``solution``, ``ground_truth``, ``label`` becomes ``{"answer": ...}``. ``task``
     (or ``data_source``) and ``group`` pass through. Chat-format completions use the content of
-    their last message.
+    their last message. TRL's ``trainer_state`` gives the step (``global_step``) that a
+    policy's ``sched`` reads.
     """
     client = Client(url, token, timeout)
 
-    def gavel_reward(prompts: Sequence[Any], completions: Sequence[Any], **columns: Iterable[Any]) -> list[float | None]:
-        columns = {k: list(v) for k, v in columns.items() if v is not None and not isinstance(v, (str, bytes))}
+    def gavel_reward(prompts: Sequence[Any], completions: Sequence[Any], trainer_state: Any = None,
+                     **columns: Iterable[Any]) -> list[float | None]:
+        columns = {k: list(v) for k, v in columns.items() if isinstance(v, (list, tuple))}
         samples = []
         for i, completion in enumerate(completions):
             sample = {"id": str(i), "completion": _text(completion), "prompt": _text(prompts[i]) if prompts else ""}
@@ -135,7 +137,8 @@ def make_reward(url: str | None = None, token: str | None = None, timeout: float
             if "group" in columns and columns["group"][i] is not None:
                 sample["group"] = str(columns["group"][i])
             samples.append(sample)
-        return [r["reward"] if r["status"] == "ok" else None for r in client.score(samples)]
+        step = float(getattr(trainer_state, "global_step", 0) or 0)
+        return [r["reward"] if r["status"] == "ok" else None for r in client.score(samples, step)]
 
     gavel_reward.__name__ = name
     return gavel_reward

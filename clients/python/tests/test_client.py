@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,7 @@ def test_trl_reward(server):
             [{"role": "assistant", "content": "<think>x</think>\n<answer>hello</answer>"}],
         ],
         answer=["4", "2", None],
+        trainer_state=types.SimpleNamespace(global_step=12),  # as TRL passes it, not a column
     )
     # Correct and well formed: 2; wrong and not R1-shaped: 0; no answer to check: masked.
     assert rewards[0] == 2.0
