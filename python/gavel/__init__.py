@@ -94,6 +94,15 @@ def _text(message: Any) -> str:
     return "" if message is None else str(message)
 
 
+def _prompt_groups(prompts: Sequence[Any] | None) -> list[str] | None:
+    """One group per distinct prompt, in order of first appearance: TRL repeats each prompt
+    once per completion of its group."""
+    if not prompts:
+        return None
+    first: dict[str, str] = {}
+    return [first.setdefault(_text(p), str(len(first))) for p in prompts]
+
+
 class Scorer:
     """Scores samples with a policy or a plugin, in process or through a daemon."""
 
@@ -140,7 +149,8 @@ class Scorer:
 
         ``columns[reference_column]`` gives each reference (a dict as is, anything else as
         ``{"answer": str(value)}``; a ``reference`` column wins when present); ``task`` (or
-        ``data_source``) and ``group`` pass through. Masked samples give None, which TRL
+        ``data_source``) and ``group`` pass through. Without a ``group`` column, the completions
+        of one prompt form a group (TRL's GRPO groups), for policies' group-stage terms. Masked samples give None, which TRL
         turns into NaN and leaves out. Conversational prompts and completions are handled.
         TRL's ``trainer_state`` gives the step (``global_step``) that a policy's ``sched`` reads.
         """
@@ -150,7 +160,7 @@ class Scorer:
             columns = {k: list(v) for k, v in columns.items() if isinstance(v, (list, tuple))}
             refs = columns.get("reference", columns.get(reference_column))
             tasks = columns.get("task", columns.get("data_source"))
-            groups = columns.get("group")
+            groups = columns.get("group") or _prompt_groups(prompts)
             samples = []
             for i, completion in enumerate(completions):
                 sample = {"id": str(i), "completion": _text(completion), "prompt": _text(prompts[i]) if prompts else ""}

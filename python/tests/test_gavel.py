@@ -237,3 +237,15 @@ def test_remote_scores_at_the_step_and_waits_out_an_overload(tmp_path):
             metrics = response.read().decode()
         rejected = [line for line in metrics.splitlines() if line.startswith("gavel_rejected_total ")]
         assert rejected and int(rejected[0].split()[1]) > 0, metrics
+
+
+def test_trl_completions_of_one_prompt_form_a_group(tmp_path):
+    path = tmp_path / "centered.toml"
+    path.write_text('version = 1\nreward = "group_center(format)"\n'
+                    '[sources.format]\nkind = "wasm"\nplugin = "format"\n')
+    reward = gavel.Scorer.from_policy(path).trl_reward_function()
+    prompts = [[{"role": "user", "content": "a"}]] * 2 + [[{"role": "user", "content": "b"}]] * 2
+    completions = [RIGHT, "no tags", RIGHT, RIGHT]
+    assert reward(prompts=prompts, completions=completions) == [0.5, -0.5, 0.0, 0.0]
+    # A group column wins.
+    assert reward(prompts=prompts, completions=completions, group=["x", "y", "x", "y"]) == [0.0, -0.5, 0.0, 0.5]

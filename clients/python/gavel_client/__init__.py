@@ -111,12 +111,22 @@ def _reference(columns: dict, i: int) -> Any:
     return None
 
 
+def _prompt_groups(prompts: Sequence[Any] | None) -> list[str] | None:
+    """One group per distinct prompt, in order of first appearance: TRL repeats each prompt
+    once per completion of its group."""
+    if not prompts:
+        return None
+    first: dict[str, str] = {}
+    return [first.setdefault(_text(p), str(len(first))) for p in prompts]
+
+
 def make_reward(url: str | None = None, token: str | None = None, timeout: float = 180.0, name: str = "gavel"):
     """A TRL reward function bound to one server.
 
     Dataset columns arrive as keyword lists: ``reference`` is used as is; otherwise the first of
     ``answer``, ``solution``, ``ground_truth``, ``label`` becomes ``{"answer": ...}``. ``task``
-    (or ``data_source``) and ``group`` pass through. Chat-format completions use the content of
+    (or ``data_source``) and ``group`` pass through; without a ``group`` column, the completions of
+    one prompt form a group (TRL's GRPO groups). Chat-format completions use the content of
     their last message. TRL's ``trainer_state`` gives the step (``global_step``) that a
     policy's ``sched`` reads.
     """
@@ -125,6 +135,7 @@ def make_reward(url: str | None = None, token: str | None = None, timeout: float
     def gavel_reward(prompts: Sequence[Any], completions: Sequence[Any], trainer_state: Any = None,
                      **columns: Iterable[Any]) -> list[float | None]:
         columns = {k: list(v) for k, v in columns.items() if isinstance(v, (list, tuple))}
+        groups = columns.get("group") or _prompt_groups(prompts)
         samples = []
         for i, completion in enumerate(completions):
             sample = {"id": str(i), "completion": _text(completion), "prompt": _text(prompts[i]) if prompts else ""}
@@ -134,8 +145,8 @@ def make_reward(url: str | None = None, token: str | None = None, timeout: float
             task = columns.get("task", columns.get("data_source"))
             if task is not None and task[i] is not None:
                 sample["task"] = str(task[i])
-            if "group" in columns and columns["group"][i] is not None:
-                sample["group"] = str(columns["group"][i])
+            if groups is not None and groups[i] is not None:
+                sample["group"] = str(groups[i])
             samples.append(sample)
         step = float(getattr(trainer_state, "global_step", 0) or 0)
         return [r["reward"] if r["status"] == "ok" else None for r in client.score(samples, step)]

@@ -75,3 +75,9 @@ def test_errors_name_the_problem(server):
         gavel_client.Client(server, token="t0ken").score([], step=float("nan"))
     assert refused.value.status == 400
 
+
+
+def test_trl_groups_are_the_prompts():
+    chat = lambda text: [{"role": "user", "content": text}]  # noqa: E731
+    assert gavel_client._prompt_groups([chat("a"), chat("a"), "b", chat("b"), "c"]) == ["0", "0", "1", "1", "2"]
+    assert gavel_client._prompt_groups([]) is None
