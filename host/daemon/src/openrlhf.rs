@@ -9,14 +9,15 @@
 //! prompt removed from its start (the whole query when it does not start with the prompt); the
 //! reference comes from `labels[i]`: a JSON object (or a string holding one) is the reference
 //! as is, any other string or number is `{"answer": label}`, `null` is no reference. `labels`
-//! may be omitted.
+//! may be omitted. The responses to one prompt in a request form a group (OpenRLHF's
+//! `n_samples_per_prompt`), for policies' group-stage terms.
 //!
 //! The protocol has no way to say "not scored", so a masked sample (not applicable, invalid,
 //! timeout, error) reads 0.0 in `rewards` and `scores` and 1.0 in `extra_logs.gavel_masked`;
 //! filter on it. Every component of the breakdown is a column of `extra_logs` (0.0 where a
 //! sample has none).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use gavel_core::{Outcome, Reference, Sample};
 use gavel_policy::Scored;
@@ -46,6 +47,7 @@ impl Request {
         if !self.labels.is_empty() && self.labels.len() != n {
             return Err(format!("{} labels for {n} queries", self.labels.len()));
         }
+        let mut groups: HashMap<&str, usize> = HashMap::new();
         Ok((0..n)
             .map(|i| {
                 let prompt = self.prompts.get(i).map_or("", String::as_str);
@@ -53,6 +55,10 @@ impl Request {
                 let completion =
                     query.strip_prefix(prompt).filter(|_| !prompt.is_empty()).unwrap_or(query);
                 let mut sample = Sample::new(i.to_string(), completion);
+                if !self.prompts.is_empty() {
+                    let next = groups.len();
+                    sample.group = Some(groups.entry(prompt).or_insert(next).to_string());
+                }
                 sample.prompt = prompt.to_owned();
                 sample.reference = self.labels.get(i).map_or(Reference::NONE, reference);
                 sample
@@ -111,6 +117,12 @@ mod tests {
         .unwrap();
         let samples = request.samples().unwrap();
         assert_eq!(samples[0].completion, "A: <answer>4</answer>");
+        let grouped: Request = serde_json::from_value(json!({
+            "query": ["a1", "b1", "a2"], "prompts": ["a", "b", "a"]
+        }))
+        .unwrap();
+        let groups: Vec<_> = grouped.samples().unwrap().into_iter().map(|s| s.group).collect();
+        assert_eq!(groups, [Some("0".into()), Some("1".into()), Some("0".into())]);
         let bad: Request =
             serde_json::from_value(json!({"query": ["a", "b"], "prompts": ["a"]})).unwrap();
         assert_eq!(bad.samples().unwrap_err(), "1 prompts for 2 queries");
