@@ -87,10 +87,7 @@ impl Engine {
             owner: owner_id(std::process::id())
                 .unwrap_or_else(|| format!("unknown/{}", std::process::id())),
         };
-        let reaped = engine.reap().await?;
-        if reaped > 0 {
-            tracing::info!(reaped, "removed containers left by gavel processes that are gone");
-        }
+        engine.reap().await?;
         engine.reap_every(REAP_EVERY);
         Ok(engine)
     }
@@ -98,22 +95,19 @@ impl Engine {
     /// Reaps every `period` from now on, on the current tokio runtime, until the last clone of
     /// this engine is dropped.
     pub fn reap_every(&self, period: Duration) {
+        // The engine's slots live as long as a clone of it: the loop ends with the last one.
         let alive = Arc::downgrade(&self.slots);
-        let (docker, owner) = (self.docker.clone(), self.owner.clone());
+        let docker = self.docker.clone();
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;
-                let Some(slots) = alive.upgrade() else { return };
-                let engine = Engine { docker: docker.clone(), slots, owner: owner.clone() };
-                match engine.reap().await {
-                    Ok(0) => {}
-                    Ok(reaped) => tracing::info!(
-                        reaped,
-                        "removed containers left by gavel processes that are gone"
-                    ),
-                    Err(e) => tracing::warn!("could not look for containers to reap: {e}"),
+                if alive.strong_count() == 0 {
+                    return;
+                }
+                if let Err(e) = reap(&docker).await {
+                    tracing::warn!("could not look for containers to reap: {e}");
                 }
             }
         });
@@ -122,27 +116,7 @@ impl Engine {
     /// Removes containers labelled by gavel processes of this host that no longer run.
     /// Returns how many it removed.
     pub async fn reap(&self) -> Result<usize, EngineError> {
-        let filters = HashMap::from([("label", vec![LABEL])]);
-        let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-        let containers = self
-            .docker
-            .list_containers(Some(options))
-            .await
-            .map_err(|e| EngineError::new("listing gavel's containers", e))?;
-        let host = hostname();
-        let mut removed = 0;
-        for container in containers {
-            let (Some(id), Some(labels)) = (container.id, container.labels) else { continue };
-            let Some(owner) = labels.get(OWNER_LABEL) else { continue };
-            if !owner_is_gone(owner, &host) {
-                continue;
-            }
-            match remove(&self.docker, &id, false).await {
-                Ok(()) => removed += 1,
-                Err(e) => tracing::warn!(container = %id, "could not reap: {e}"),
-            }
-        }
-        Ok(removed)
+        reap(&self.docker).await
     }
 
     /// This process's owner label value (`host/pid/start time`).
@@ -165,6 +139,33 @@ impl Engine {
             (OWNER_LABEL.to_owned(), self.owner.clone()),
         ])
     }
+}
+
+/// [`Engine::reap`], for the engine's connection alone.
+async fn reap(docker: &Docker) -> Result<usize, EngineError> {
+    let filters = HashMap::from([("label", vec![LABEL])]);
+    let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+    let containers = docker
+        .list_containers(Some(options))
+        .await
+        .map_err(|e| EngineError::new("listing gavel's containers", e))?;
+    let host = hostname();
+    let mut removed = 0;
+    for container in containers {
+        let (Some(id), Some(labels)) = (container.id, container.labels) else { continue };
+        let Some(owner) = labels.get(OWNER_LABEL) else { continue };
+        if !owner_is_gone(owner, &host) {
+            continue;
+        }
+        match remove(docker, &id, false).await {
+            Ok(()) => removed += 1,
+            Err(e) => tracing::warn!(container = %id, "could not reap: {e}"),
+        }
+    }
+    if removed > 0 {
+        tracing::info!(removed, "removed containers left by gavel processes that are gone");
+    }
+    Ok(removed)
 }
 
 /// Force-removes a container and its anonymous volumes. The engine refuses (409) while the
