@@ -113,6 +113,17 @@ fn example(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/policies").join(name)
 }
 
+/// A policy of the `format` plugin whose reward is `reward`.
+fn format_policy(reward: &str) -> String {
+    format!(
+        "version = 1\nreward = \"{reward}\"\n[sources.format]\nkind = \"wasm\"\nplugin = \"format\"\n"
+    )
+}
+
+/// One sample the `format` plugin scores 1.
+const WELL_FORMED: &[u8] =
+    br#"[{"id": "a", "completion": "<think>x</think>\n<answer>1</answer>"}]"#;
+
 fn rollouts() -> String {
     let text = include_str!("../../../examples/grpo-rollouts.jsonl");
     let items: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -235,18 +246,13 @@ fn tokens_guard_every_route_but_health_and_are_required_off_loopback() {
 fn sighup_reloads_and_keeps_the_old_policy_when_the_new_one_is_broken() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("p.toml");
-    let policy = |reward: &str| {
-        format!(
-            "version = 1\nreward = \"{reward}\"\n[sources.format]\nkind = \"wasm\"\nplugin = \"format\"\n"
-        )
-    };
-    std::fs::write(&path, policy("format")).unwrap();
+    std::fs::write(&path, format_policy("format")).unwrap();
     let d = Daemon::start(&path, &[]);
-    let sample = br#"[{"id": "a", "completion": "<think>x</think>\n<answer>1</answer>"}]"#;
-    let reward = || http(&d.addr, "POST", "/v1/score", &[], sample).json()[0]["reward"].clone();
+    let reward =
+        || http(&d.addr, "POST", "/v1/score", &[], WELL_FORMED).json()[0]["reward"].clone();
     assert_eq!(reward(), json!(1.0));
 
-    std::fs::write(&path, policy("format + nonsense")).unwrap();
+    std::fs::write(&path, format_policy("format + nonsense")).unwrap();
     d.signal("HUP");
     let deadline = Instant::now() + Duration::from_secs(20);
     while !http(&d.addr, "GET", "/metrics", &[], b"")
@@ -258,7 +264,7 @@ fn sighup_reloads_and_keeps_the_old_policy_when_the_new_one_is_broken() {
     }
     assert_eq!(reward(), json!(1.0), "the old policy still serves");
 
-    std::fs::write(&path, policy("format + 10")).unwrap();
+    std::fs::write(&path, format_policy("format + 10")).unwrap();
     d.signal("HUP");
     while reward() != json!(11.0) {
         assert!(Instant::now() < deadline, "the new policy takes over");
@@ -270,15 +276,10 @@ fn sighup_reloads_and_keeps_the_old_policy_when_the_new_one_is_broken() {
 fn a_step_in_the_query_drives_scheduled_weights() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sched.toml");
-    std::fs::write(
-        &path,
-        "version = 1\nreward = \"format + sched(step, 0, 10, 100)\"\n[sources.format]\nkind = \"wasm\"\nplugin = \"format\"\n",
-    )
-    .unwrap();
+    std::fs::write(&path, format_policy("format + sched(step, 0, 10, 100)")).unwrap();
     let d = Daemon::start(&path, &[]);
-    let sample = br#"[{"id": "a", "completion": "<think>x</think>\n<answer>1</answer>"}]"#;
     let at = |query: &str| {
-        let r = http(&d.addr, "POST", &format!("/v1/score{query}"), &[], sample);
+        let r = http(&d.addr, "POST", &format!("/v1/score{query}"), &[], WELL_FORMED);
         assert_eq!(r.status, 200, "{}", r.body);
         r.json()[0]["reward"].clone()
     };
@@ -286,12 +287,12 @@ fn a_step_in_the_query_drives_scheduled_weights() {
     assert_eq!(at("?step=50"), json!(6.0));
     assert_eq!(at("?step=500"), json!(11.0), "clamped at its target");
     let ndjson = [("Accept", "application/x-ndjson")];
-    let r = http(&d.addr, "POST", "/v1/score?step=50", &ndjson, sample);
+    let r = http(&d.addr, "POST", "/v1/score?step=50", &ndjson, WELL_FORMED);
     assert!(r.body.contains("\"reward\":6.0"), "{}", r.body);
     let openrlhf = br#"{"query": ["<think>x</think>\n<answer>1</answer>"], "prompts": [""]}"#;
     let r = http(&d.addr, "POST", "/get_reward?step=50", &[], openrlhf);
     assert_eq!(r.json()["rewards"], json!([6.0]), "{}", r.body);
-    let r = http(&d.addr, "POST", "/v1/score?step=soon", &[], sample);
+    let r = http(&d.addr, "POST", "/v1/score?step=soon", &[], WELL_FORMED);
     assert_eq!(r.status, 400);
     assert!(r.body.contains("`step` must be a finite number"), "{}", r.body);
 }
